@@ -1,0 +1,92 @@
+"""The architecture plugin interface, its registry and the builders.
+
+An architecture is a class with two class methods, one building the generator
+(latent vector -> sample) and one the discriminator (sample -> one logit):
+
+```python
+@kgan.register_architecture("tiny")
+class Tiny(kgan.Architecture):
+    '''A one-layer toy.'''
+    @classmethod
+    def build_generator(cls, latent_dim, output_shape, units=32):
+        ...
+    @classmethod
+    def build_discriminator(cls, input_shape, units=32):
+        ...
+```
+
+Keyword parameters of the two methods are the architecture's options, given
+as `kgan.generator("tiny", ..., units=64)` or in a recipe.
+"""
+
+import inspect
+
+from kgan import errors
+from kgan.registry import Registry
+
+ARCHITECTURES = Registry("architecture")
+
+
+def register_architecture(name=None, *, description=None):
+    """Class decorator that registers an `Architecture` under `name`."""
+    return ARCHITECTURES.register(name, description=description)
+
+
+class Architecture:
+    """Base class of architecture plugins."""
+
+    @classmethod
+    def build_generator(cls, latent_dim, output_shape, **params):
+        """Returns a built `keras.Model` mapping `[batch, latent_dim]` to samples."""
+        raise NotImplementedError
+
+    @classmethod
+    def build_discriminator(cls, input_shape, **params):
+        """Returns a built `keras.Model` mapping samples to `[batch, 1]` logits."""
+        raise NotImplementedError
+
+
+def generator(name, latent_dim, output_shape, **params):
+    """Builds the generator of the architecture registered as `name`.
+
+    Example:
+
+    ```python
+    g = kgan.generator("dcgan", latent_dim=100, output_shape=(28, 28, 1))
+    ```
+    """
+    build = ARCHITECTURES.get(name).build_generator
+    _check_parameters(name, "generator", build, params)
+    return build(latent_dim=int(latent_dim), output_shape=tuple(output_shape), **params)
+
+
+def discriminator(name, input_shape, **params):
+    """Builds the discriminator of the architecture registered as `name`."""
+    build = ARCHITECTURES.get(name).build_discriminator
+    _check_parameters(name, "discriminator", build, params)
+    return build(input_shape=tuple(input_shape), **params)
+
+
+def parameters(name, role):
+    """Option names of architecture `name`'s `role` ("generator"/"discriminator")."""
+    build = getattr(ARCHITECTURES.get(name), f"build_{role}")
+    skip = {"latent_dim", "output_shape", "input_shape"}
+    return [
+        p.name
+        for p in inspect.signature(build).parameters.values()
+        if p.name not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+
+
+def _check_parameters(name, role, build, params):
+    accepts_any = any(
+        p.kind == p.VAR_KEYWORD for p in inspect.signature(build).parameters.values()
+    )
+    known = parameters(name, role)
+    for key in params:
+        if key not in known and not accepts_any:
+            raise errors.PluginParameterError(
+                f'The {role} of architecture "{name}" has no option "{key}".'
+                f"{errors.did_you_mean(key, known)} Its options: "
+                f"{', '.join(known) or 'none'}."
+            )

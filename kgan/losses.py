@@ -1,0 +1,113 @@
+"""The loss plugin interface and the loss registry.
+
+A GAN loss sees the discriminator's raw outputs ("logits": log-odds for the
+probabilistic losses, critic scores for the Wasserstein and hinge losses) and
+returns per-example losses; `GAN.train_step` averages them over the global
+batch. Computing from logits keeps every loss finite for any logit value.
+"""
+
+import inspect
+
+import tensorflow as tf
+
+from kgan import errors
+from kgan.registry import Registry
+
+LOSSES = Registry("loss")
+
+
+def register_loss(name=None, *, description=None):
+    """Class decorator that registers a `GANLoss` subclass under `name`.
+
+    Example:
+
+    ```python
+    @kgan.register_loss("relativistic")
+    class Relativistic(kgan.GANLoss):
+        '''Relativistic standard GAN loss (Jolicoeur-Martineau, 2018).'''
+        def discriminator_loss(self, real_logits, fake_logits):
+            return tf.nn.softplus(-(real_logits - tf.reduce_mean(fake_logits)))
+        def generator_loss(self, fake_logits):
+            return tf.nn.softplus(-fake_logits)
+    ```
+    """
+    return LOSSES.register(name, description=description)
+
+
+class GANLoss:
+    """Base class of GAN losses.
+
+    Subclasses implement `discriminator_loss` and `generator_loss`, returning a
+    tensor of per-example losses. Optional hooks add a penalty to the
+    discriminator's loss (`discriminator_penalty`) or act on its weights after
+    each update (`after_discriminator_step`). Constructor keyword arguments are
+    the loss's hyper-parameters and appear in recipes as `loss: {name, ...}`.
+    """
+
+    probabilistic = True
+    """True when logits are log-odds, so `sigmoid(logit)` is D's probability."""
+
+    def __init__(self, **params):
+        if params:
+            raise errors.PluginParameterError(
+                f"Loss {type(self).__name__} takes no parameters, got "
+                f"{sorted(params)}."
+            )
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        """Per-example loss the discriminator minimises."""
+        raise NotImplementedError
+
+    def generator_loss(self, fake_logits):
+        """Per-example loss the generator minimises."""
+        raise NotImplementedError
+
+    def discriminator_penalty(self, discriminator, real, fake, seed_generator):
+        """A scalar added to the discriminator's loss (e.g. a gradient penalty).
+
+        Random draws must use `seed_generator` (the model's), so that training
+        is reproducible and resumes exactly from a checkpoint.
+        """
+        return None
+
+    def after_discriminator_step(self, discriminator):
+        """Called after each discriminator update (e.g. to clip weights)."""
+
+    def score(self, logits):
+        """D's output as shown in metrics: a probability where that has meaning."""
+        return tf.sigmoid(logits) if self.probabilistic else logits
+
+    def get_config(self):
+        """Hyper-parameters, so that `type(self)(**get_config())` rebuilds the loss."""
+        return {}
+
+
+def get_loss(spec):
+    """Returns a `GANLoss` from a name, a `{"name": ..., **params}` dict or an instance."""
+    if isinstance(spec, GANLoss):
+        return spec
+    if isinstance(spec, dict):
+        params = dict(spec)
+        name = params.pop("name", None)
+    else:
+        name, params = spec, {}
+    cls = LOSSES.get(name)
+    try:
+        inspect.signature(cls).bind(**params)
+    except TypeError as exc:
+        raise errors.PluginParameterError(
+            f'Loss "{name}" does not take those parameters ({exc}). It takes: '
+            f"{_parameters(cls)}."
+        ) from exc
+    loss = cls(**params)
+    loss.name = name
+    return loss
+
+
+def _parameters(cls):
+    names = [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    return ", ".join(names) or "no parameters"

@@ -1,0 +1,156 @@
+"""A small registry of named plugins, one instance per kind of plugin.
+
+Example:
+
+```python
+LOSSES = Registry("loss")
+
+@LOSSES.register("hinge", description="Hinge loss of Lim & Ye (2017).")
+class Hinge(GANLoss):
+    ...
+
+LOSSES.get("hinge")       # the class
+"hinge" in LOSSES          # True
+LOSSES.names("w*")         # ["wasserstein", "wasserstein_gp"]
+```
+"""
+
+import dataclasses
+import fnmatch
+import inspect
+from typing import Any
+
+from kgan import errors
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One registered plugin."""
+
+    name: str
+    obj: Any
+    kind: str
+    origin: str
+    """Where the plugin came from: "built-in", "entry point ...", "file ..." or "code"."""
+    location: str
+    """`path:line` of the registered object."""
+    description: str
+
+
+class Registry:
+    """Maps names to plugins of one kind (architecture, loss, dataset, ...)."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self._entries = {}
+
+    def register(self, name=None, obj=None, *, description=None):
+        """Registers `obj` under `name`; usable as a decorator.
+
+        Args:
+            name: the public name; defaults to `obj.__name__`.
+            obj: the plugin. When omitted, returns a decorator.
+            description: a one-line description; defaults to the first line of
+                the object's docstring.
+
+        Raises:
+            DuplicatePluginError: if another object already has that name.
+        """
+
+        def decorate(plugin):
+            self._add(name or plugin.__name__, plugin, description)
+            return plugin
+
+        return decorate if obj is None else decorate(obj)
+
+    def get(self, name):
+        """Returns the plugin registered under `name`."""
+        return self.entry(name).obj
+
+    def entry(self, name):
+        """Returns the `Entry` of `name`, with a helpful error if unknown."""
+        _load_plugins()
+        if name in self._entries:
+            return self._entries[name]
+        known = ", ".join(sorted(self._entries)) or "(none)"
+        from kgan import plugins
+
+        failures = "".join(
+            f" Note: plugin {failure.source} failed to load ({failure.error}), so its "
+            f"{self.kind}s may be missing."
+            for failure in plugins.failures()
+        )
+        raise errors.UnknownPluginError(
+            f'Unknown {self.kind} "{name}".{errors.did_you_mean(name, self._entries)} '
+            f"Known {self.kind}s: {known}. Register new ones with "
+            f"kgan.register_{self.kind}(name), a recipe's `plugins:` list, or a "
+            f"package's `kgan.plugins` entry point.{failures}"
+        )
+
+    def names(self, pattern="*"):
+        """Sorted registered names matching a shell-style `pattern`."""
+        _load_plugins()
+        return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
+
+    def entries(self):
+        """All entries, sorted by name."""
+        return [self._entries[n] for n in self.names()]
+
+    def __contains__(self, name):
+        _load_plugins()
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self.names())
+
+    def __len__(self):
+        return len(self.names())
+
+    def __repr__(self):
+        return f"Registry({self.kind!r}, {self.names()})"
+
+    def _add(self, name, obj, description):
+        from kgan import plugins
+
+        if not isinstance(name, str) or not name:
+            raise errors.KganError(
+                f"A {self.kind} plugin needs a non-empty string name, got {name!r}."
+            )
+        location = _location(obj)
+        existing = self._entries.get(name)
+        if existing is not None and existing.location != location:
+            raise errors.DuplicatePluginError(
+                f'Two {self.kind}s are registered as "{name}": the first from '
+                f"{existing.origin} at {existing.location}, the second from "
+                f"{plugins.current_origin()} at {location}. Rename one of them."
+            )
+        # The same object registered again (a module imported twice) replaces itself.
+        self._entries[name] = Entry(
+            name=name,
+            obj=obj,
+            kind=self.kind,
+            origin=plugins.current_origin(),
+            location=location,
+            description=description or _first_docstring_line(obj),
+        )
+
+
+def _load_plugins():
+    from kgan import plugins
+
+    plugins.load_entry_points()
+
+
+def _location(obj):
+    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    try:
+        path = inspect.getsourcefile(target)
+        _, line = inspect.getsourcelines(target)
+    except (TypeError, OSError):
+        return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
+    return f"{path}:{line}"
+
+
+def _first_docstring_line(obj):
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""

@@ -1,0 +1,97 @@
+"""The fully connected networks of Goodfellow et al. (2014), for images or vectors."""
+
+import math
+
+import keras
+from keras import layers
+
+import kgan
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class Maxout(layers.Layer):
+    """Maxout units (Goodfellow et al. 2013): the max over `pieces` linear pieces."""
+
+    def __init__(self, units, pieces=5, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.pieces = pieces
+        self.dense = layers.Dense(units * pieces)
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+
+    def call(self, x):
+        x = self.dense(x)
+        x = keras.ops.reshape(x, (-1, self.units, self.pieces))
+        return keras.ops.max(x, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "pieces": self.pieces}
+
+
+@kgan.register_architecture("mlp")
+class MLP(kgan.Architecture):
+    """Fully connected G and D of the 2014 GAN paper; any vector or image shape."""
+
+    @classmethod
+    def build_generator(
+        cls,
+        latent_dim,
+        output_shape,
+        hidden_units=(256, 512),
+        activation="relu",
+        output_activation="tanh",
+        batch_norm=False,
+    ):
+        """Dense layers from z to a flat sample, reshaped to `output_shape`.
+
+        Args:
+            hidden_units: widths of the hidden layers.
+            activation: hidden activation (any Keras name).
+            output_activation: "tanh" for data in [-1, 1], "linear" for
+                unbounded vectors such as the 1-D toy distributions.
+            batch_norm: batch normalisation after each hidden layer.
+        """
+        z = keras.Input((latent_dim,), name="z")
+        x = z
+        for units in hidden_units:
+            x = layers.Dense(units)(x)
+            if batch_norm:
+                x = layers.BatchNormalization()(x)
+            x = layers.Activation(activation)(x)
+        x = layers.Dense(math.prod(output_shape), activation=output_activation)(x)
+        x = layers.Reshape(output_shape)(x)
+        return keras.Model(z, x, name="mlp_generator")
+
+    @classmethod
+    def build_discriminator(
+        cls,
+        input_shape,
+        hidden_units=(512, 256),
+        activation="leaky_relu",
+        dropout=0.0,
+        maxout_pieces=None,
+    ):
+        """Dense layers from a flattened sample to one logit.
+
+        Args:
+            hidden_units: widths of the hidden layers.
+            activation: hidden activation; ignored when `maxout_pieces` is set.
+            dropout: dropout rate after each hidden layer (the paper used it).
+            maxout_pieces: use maxout units with this many pieces, as the paper did.
+        """
+        x_in = keras.Input(input_shape, name="sample")
+        x = layers.Flatten()(x_in)
+        for units in hidden_units:
+            if maxout_pieces:
+                x = Maxout(units, pieces=int(maxout_pieces))(x)
+            else:
+                x = layers.Dense(units, activation=activation)(x)
+            if dropout:
+                x = layers.Dropout(dropout)(x)
+        logits = layers.Dense(1, name="logit")(x)
+        return keras.Model(x_in, logits, name="mlp_discriminator")
