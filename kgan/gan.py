@@ -1,5 +1,7 @@
 """`GAN`: Algorithm 1 of Goodfellow et al. (2014) as a `keras.Model`."""
 
+import numbers
+
 import keras
 import tensorflow as tf
 
@@ -24,6 +26,15 @@ class GAN(keras.Model):
     `batch_size` the minibatch size m and feeds k*m rows per step for you; a
     `tf.data.Dataset` should be batched by k*m (`kgan.data.batch` does that).
     The strided split gives the same minibatches on any number of replicas.
+    A batch of n rows that k does not divide (the last, partial batch of an
+    epoch) gives k minibatches of n // k rows and leaves the other rows out;
+    a batch of fewer than k rows gives one-row minibatches that share rows.
+
+    Only the network being updated changes in each phase: the generator's
+    weights are fixed during the discriminator updates, and the
+    discriminator's during the generator update. (Both networks run in
+    training mode throughout, so batch-norm layers normalise with batch
+    statistics and update their moving averages, as in the DCGAN paper.)
 
     Example:
 
@@ -48,13 +59,26 @@ class GAN(keras.Model):
 
     def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(d_steps, int) or isinstance(d_steps, bool) or d_steps < 1:
+        if not _is_int(d_steps) or d_steps < 1:
             raise errors.KganError(
                 f"d_steps (k, discriminator updates per generator update) must be an "
-                f"integer >= 1, got {d_steps!r}."
+                f"integer >= 1, got {d_steps!r}. Algorithm 1 of the paper uses k = 1."
             )
-        if not isinstance(latent_dim, int) or latent_dim < 1:
-            raise errors.KganError(f"latent_dim must be an integer >= 1, got {latent_dim!r}.")
+        if not _is_int(latent_dim) or latent_dim < 1:
+            raise errors.KganError(
+                f"latent_dim (size of the noise vector z) must be an integer >= 1, "
+                f"got {latent_dim!r}."
+            )
+        if seed is not None and not _is_int(seed):
+            raise errors.KganError(f"seed must be an integer or None, got {seed!r}.")
+        for role, network in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(network, keras.Model):
+                raise errors.KganError(
+                    f"The {role} must be a keras.Model, got {type(network).__name__}. "
+                    f"Build one with kgan.{role}(name, ...) or keras.Model(inputs, outputs)."
+                )
+        latent_dim, d_steps = int(latent_dim), int(d_steps)
+        seed = None if seed is None else int(seed)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -72,6 +96,7 @@ class GAN(keras.Model):
             self.generator.build((None, self.latent_dim))
         if not self.discriminator.built:
             self.discriminator.build(self.generator.output_shape)
+        _check_shapes(self.generator, self.discriminator, self.latent_dim)
         self.built = True
 
     def compile(self, d_optimizer, g_optimizer, loss="non_saturating", **kwargs):
@@ -92,10 +117,19 @@ class GAN(keras.Model):
                     f"GAN.compile() does not take `{key}`: give d_optimizer and "
                     "g_optimizer, and a GAN loss by name as `loss`."
                 )
+        if d_optimizer is g_optimizer and isinstance(d_optimizer, keras.optimizers.Optimizer):
+            raise errors.KganError(
+                "d_optimizer and g_optimizer are the same optimizer object; each "
+                "network needs its own (its own moments and step count). Pass two "
+                "instances, e.g. keras.optimizers.Adam(2e-4, beta_1=0.5) twice."
+            )
+        loss_fn = losses_lib.get_loss(loss)
+        d_optimizer = _optimizer(d_optimizer, "d_optimizer")
+        g_optimizer = _optimizer(g_optimizer, "g_optimizer")
         super().compile(optimizer=None, **kwargs)
-        self.d_optimizer = keras.optimizers.get(d_optimizer)
-        self.g_optimizer = keras.optimizers.get(g_optimizer)
-        self.loss_fn = losses_lib.get_loss(loss)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_fn = loss_fn
 
     @property
     def metrics(self):
@@ -128,24 +162,21 @@ class GAN(keras.Model):
         For array inputs each step takes k * m rows (k = `d_steps`), so that
         each of the k discriminator updates sees its own m real examples.
         """
-        if batch_size is not None and not _is_dataset_like(x):
-            batch_size = batch_size * self.d_steps
+        if x is not None and not _is_dataset_like(x):
+            batch_size = (32 if batch_size is None else batch_size) * self.d_steps
         return super().fit(x, y, batch_size=batch_size, **kwargs)
 
     def train_step(self, data):
-        real = _features(data)
+        real_minibatches = _minibatches(_features(data), self.d_steps)
+        m = tf.shape(real_minibatches[0])[0]
         replica = tf.distribute.get_replica_context()
         num_replicas = replica.num_replicas_in_sync if replica else 1
-        replica_id = replica.replica_id_in_sync_group if replica else 0
         # Gradients are summed over replicas, so each replica's mean is scaled
         # to make the update that of the mean over the global batch.
         loss_scale = 1.0 / num_replicas
 
-        for step in range(self.d_steps):
-            real_batch = real[step :: self.d_steps]
-            m = tf.shape(real_batch)[0]
-            z = self._noise(m, num_replicas, replica_id)
-            fake = self.generator(z, training=True)
+        for real_batch in real_minibatches:
+            fake = self.generator(self._noise(m), training=True)
             with tf.GradientTape() as tape:
                 real_logits = self.discriminator(real_batch, training=True)
                 fake_logits = self.discriminator(fake, training=True)
@@ -166,7 +197,7 @@ class GAN(keras.Model):
             self.real_score_tracker.update_state(self.loss_fn.score(real_logits))
             self.fake_score_tracker.update_state(self.loss_fn.score(fake_logits))
 
-        z = self._noise(m, num_replicas, replica_id)
+        z = self._noise(m)
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
             g_loss = tf.reduce_mean(self.loss_fn.generator_loss(fake_logits))
@@ -179,7 +210,7 @@ class GAN(keras.Model):
 
     def test_step(self, data):
         real = _features(data)
-        z = self._noise(tf.shape(real)[0], 1, 0)
+        z = self._noise(tf.shape(real)[0])
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(self.generator(z, training=False), training=False)
         self.d_loss_tracker.update_state(
@@ -192,13 +223,27 @@ class GAN(keras.Model):
         self.fake_score_tracker.update_state(self.loss_fn.score(fake_logits))
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def _noise(self, m, num_replicas, replica_id):
-        # Every replica draws the noise of the whole global batch and keeps its
-        # own slice, so a step's noise does not depend on the replica count.
-        z = keras.random.normal(
-            (m * num_replicas, self.latent_dim), seed=self.seed_generator
+    def _noise(self, m):
+        """m fresh noise vectors for this replica: its slice of the global batch's draw."""
+        return latent.replica_slice(
+            lambda rows: keras.random.normal(
+                (rows, self.latent_dim), seed=self.seed_generator
+            ),
+            m,
         )
-        return z[replica_id * m : (replica_id + 1) * m]
+
+    def save_own_variables(self, store):
+        # A `SeedGenerator`'s state is not among a layer's saved variables; it
+        # is saved here so that a loaded model draws the noise that the
+        # uninterrupted run would have drawn.
+        super().save_own_variables(store)
+        store[_NOISE_SEED_KEY] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store):
+        keys = [key for key in store.keys() if key != _NOISE_SEED_KEY]
+        super().load_own_variables({key: store[key] for key in keys})
+        if _NOISE_SEED_KEY in store.keys():
+            self.seed_generator.state.assign(store[_NOISE_SEED_KEY])
 
     def get_config(self):
         config = super().get_config()
@@ -232,7 +277,7 @@ class GAN(keras.Model):
         return {
             "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
             "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
-            "loss": {"name": self.loss_fn.name, **self.loss_fn.get_config()},
+            "loss": losses_lib.serialize_loss(self.loss_fn),
             "jit_compile": self.jit_compile,
             "steps_per_execution": self.steps_per_execution,
         }
@@ -245,6 +290,66 @@ class GAN(keras.Model):
         # Optimizer slots must exist before `load_model` restores their values.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+
+
+_NOISE_SEED_KEY = "noise_seed_state"
+
+
+def _minibatches(real, k):
+    """The k real minibatches of a step: minibatch i is rows i, i+k, i+2k, ..."""
+    if k == 1:
+        return [real]
+    n = tf.shape(real)[0]
+    m = tf.maximum(n // k, 1)
+    rows = tf.range(m) * k
+    # `% n` only matters for a batch of fewer than k rows (m = 1).
+    return [tf.gather(real, (rows + i) % n) for i in range(k)]
+
+
+def _check_shapes(generator, discriminator, latent_dim):
+    try:
+        g_in = tuple(generator.input_shape)
+        g_out = tuple(generator.output_shape)
+        d_in = tuple(discriminator.input_shape)
+        d_out = tuple(discriminator.output_shape)
+    except (AttributeError, ValueError, TypeError):
+        return  # A subclassed model without static shapes: nothing to check.
+    if len(g_in) != 2 or g_in[-1] not in (None, latent_dim):
+        raise errors.KganError(
+            f"The generator takes inputs of shape {g_in}, but latent_dim is "
+            f"{latent_dim}: it must take noise of shape (batch, {latent_dim}). Build "
+            "the generator and the GAN with the same latent_dim."
+        )
+    if not _compatible(g_out[1:], d_in[1:]):
+        raise errors.KganError(
+            f"The generator makes samples of shape {g_out[1:]} but the discriminator "
+            f"takes {d_in[1:]}. Build both for the same sample shape (the data's)."
+        )
+    if d_out[1:] not in ((1,), (), (None,)):
+        raise errors.KganError(
+            f"The discriminator must output one logit per example (shape (batch, 1)), "
+            f"but it outputs {d_out}. End it with keras.layers.Dense(1) and no activation."
+        )
+
+
+def _compatible(shape_a, shape_b):
+    return len(shape_a) == len(shape_b) and all(
+        a is None or b is None or a == b for a, b in zip(shape_a, shape_b)
+    )
+
+
+def _optimizer(spec, role):
+    try:
+        return keras.optimizers.get(spec)
+    except (ValueError, TypeError) as exc:
+        raise errors.KganError(
+            f"{role}={spec!r} is not an optimizer ({exc}). Give a keras optimizer "
+            'instance, a name such as "adam", or a config dict.'
+        ) from exc
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _features(data):

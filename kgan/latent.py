@@ -1,4 +1,4 @@
-"""Reproducible latent noise, shared by `GAN.generate`, sampling and export."""
+"""Reproducible noise: latent vectors for sampling, and per-replica training draws."""
 
 import tensorflow as tf
 
@@ -15,3 +15,28 @@ def sample(num_samples, latent_dim, seed):
         seed=seed,
         dtype=tf.float32,
     )
+
+
+def replica_slice(draw, rows_per_replica):
+    """This replica's rows of a draw made for the whole global batch.
+
+    `draw(global_rows)` must return a tensor with `global_rows` rows that is
+    the same on every replica (a draw from a shared `SeedGenerator` is). Each
+    replica keeps its own consecutive slice, so a training step sees the same
+    random numbers on one device as on several, and a run is reproducible
+    whatever the number of replicas.
+
+    Example:
+
+    ```python
+    z = replica_slice(
+        lambda rows: keras.random.normal((rows, 64), seed=seed_generator), m
+    )
+    ```
+    """
+    replica = tf.distribute.get_replica_context()
+    num_replicas = replica.num_replicas_in_sync if replica is not None else 1
+    if num_replicas == 1:
+        return draw(rows_per_replica)
+    start = replica.replica_id_in_sync_group * rows_per_replica
+    return draw(rows_per_replica * num_replicas)[start : start + rows_per_replica]

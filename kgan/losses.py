@@ -47,6 +47,9 @@ class GANLoss:
     probabilistic = True
     """True when logits are log-odds, so `sigmoid(logit)` is D's probability."""
 
+    name = None
+    """The registered name; set by `get_loss`, found from the registry otherwise."""
+
     def __init__(self, **params):
         if params:
             raise errors.PluginParameterError(
@@ -89,14 +92,27 @@ def get_loss(spec):
     if isinstance(spec, dict):
         params = dict(spec)
         name = params.pop("name", None)
-    else:
+        if name is None:
+            raise errors.KganError(
+                f"A loss given as a dict needs a `name` key, got {spec!r}. Known "
+                f"losses: {', '.join(LOSSES.names())}."
+            )
+    elif isinstance(spec, str):
         name, params = spec, {}
+    else:
+        raise errors.KganError(
+            f"loss must be a registered loss name, a {{'name': ..., **params}} dict or a "
+            f"kgan.GANLoss instance, got {spec!r}. Known losses: "
+            f"{', '.join(LOSSES.names())}."
+        )
     cls = LOSSES.get(name)
     try:
         inspect.signature(cls).bind(**params)
     except TypeError as exc:
+        unknown = [key for key in params if key not in _parameter_names(cls)]
+        hint = errors.did_you_mean(unknown[0], _parameter_names(cls)) if unknown else ""
         raise errors.PluginParameterError(
-            f'Loss "{name}" does not take those parameters ({exc}). It takes: '
+            f'Loss "{name}" does not take those parameters ({exc}).{hint} It takes: '
             f"{_parameters(cls)}."
         ) from exc
     loss = cls(**params)
@@ -104,10 +120,26 @@ def get_loss(spec):
     return loss
 
 
-def _parameters(cls):
-    names = [
+def serialize_loss(loss):
+    """`{"name": ..., **params}`, from which `get_loss` rebuilds `loss`."""
+    name = loss.name or next(
+        (entry.name for entry in LOSSES.entries() if entry.obj is type(loss)), None
+    )
+    if name is None:
+        raise errors.KganError(
+            f"The loss {type(loss).__name__} is not registered, so a saved model could "
+            "not find it again. Decorate its class with @kgan.register_loss(name)."
+        )
+    return {"name": name, **loss.get_config()}
+
+
+def _parameter_names(cls):
+    return [
         p.name
         for p in inspect.signature(cls).parameters.values()
         if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
     ]
-    return ", ".join(names) or "no parameters"
+
+
+def _parameters(cls):
+    return ", ".join(_parameter_names(cls)) or "no parameters"

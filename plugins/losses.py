@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 import kgan
+from kgan import latent
 
 
 @kgan.register_loss("minimax")
@@ -120,9 +121,15 @@ def gradient_penalty(discriminator, real, fake, seed_generator=None, epsilon=1e-
     The norm is sqrt(sum + epsilon), whose gradient stays finite at zero.
     """
     fake = tf.cast(fake, real.dtype)
-    batch = tf.shape(real)[0]
-    alpha_shape = tf.concat([[batch], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
-    alpha = keras.random.uniform(alpha_shape, dtype=real.dtype, seed=seed_generator)
+    ones = tf.ones([len(real.shape) - 1], tf.int32)
+    # One alpha per example; drawn for the global batch and sliced, so that
+    # replicas do not share their alphas (see `kgan.latent.replica_slice`).
+    alpha = latent.replica_slice(
+        lambda rows: keras.random.uniform(
+            tf.concat([[rows], ones], axis=0), dtype=real.dtype, seed=seed_generator
+        ),
+        tf.shape(real)[0],
+    )
     interpolates = real + alpha * (fake - real)
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
