@@ -27,6 +27,8 @@ setup(
         CPU_TENSORFLOW,
         "keras>=3.3,<4",
         "tensorflow-datasets>=4.9",
+        # tf.summary (run logs) needs TensorBoard; tensorflow-cpu does not pull it in.
+        "tensorboard>=2.16",
         # tensorflow-datasets 4.9.10 imports importlib_resources without
         # declaring it as a dependency.
         "importlib_resources>=5",
