@@ -50,6 +50,7 @@ setup(
             "losses = kgan_plugins.losses",
             "mlp = kgan_plugins.mlp",
             "dcgan = kgan_plugins.dcgan",
+            "datasets = kgan_plugins.datasets",
         ],
     },
 )

@@ -32,6 +32,8 @@ from kgan.architectures import Architecture  # noqa: E402
 from kgan.architectures import discriminator  # noqa: E402
 from kgan.architectures import generator  # noqa: E402
 from kgan.architectures import register_architecture  # noqa: E402
+from kgan.data import DATASETS  # noqa: E402
+from kgan.data import register_dataset  # noqa: E402
 from kgan.errors import KganError  # noqa: E402
 from kgan.gan import GAN  # noqa: E402
 from kgan.losses import LOSSES  # noqa: E402

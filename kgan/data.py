@@ -1,0 +1,426 @@
+"""Datasets as plugins, and the input pipeline that feeds `GAN.fit`.
+
+A dataset plugin is a function of keyword parameters that returns a
+`DataSource`: an unbatched `tf.data.Dataset` of `(x, y)` pairs plus what a
+trainer needs to know about it. `pipeline` turns a source into the endless,
+shuffled, batched stream that training consumes, and can restart that stream
+at any step for exact resumption.
+
+Example:
+
+```python
+@kgan.register_dataset("uniform2d")
+def uniform2d(num_examples=10_000, seed=0):
+    '''Points uniform in the square [-1, 1]^2.'''
+    x = np.random.default_rng(seed).uniform(-1, 1, (num_examples, 2))
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (x.astype("float32"), np.full(num_examples, -1, "int32")))
+    return kgan.data.DataSource(dataset, sample_shape=(2,),
+                                num_examples=num_examples, name="uniform2d")
+
+source = kgan.data.load({"name": "ring2d", "std": 0.05}, seed=0)
+dataset, steps_per_epoch = kgan.data.pipeline(source, batch_size=64, d_steps=1, seed=0)
+gan.fit(dataset, steps_per_epoch=steps_per_epoch, epochs=10)
+```
+
+A plugin that takes a `seed` parameter receives the recipe's seed from `load`
+(unless `data.seed` sets its own), so generated data is reproducible.
+"""
+
+import collections.abc
+import dataclasses
+import inspect
+import math
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from kgan import errors
+from kgan.registry import Registry
+
+DATASETS = Registry("dataset")
+
+MAX_IN_MEMORY_BYTES = 2**30
+"""Sources up to this size (as float32) are held in memory and shuffled whole."""
+
+SHUFFLE_BUFFER = 10_000
+"""Shuffle buffer of sources too large for memory."""
+
+_NUM_EPOCHS = 2**62  # "endless": an epoch counter no run will reach.
+
+
+def register_dataset(name=None, *, description=None):
+    """Decorator that registers a dataset plugin (a function returning a `DataSource`).
+
+    Example:
+
+    ```python
+    @kgan.register_dataset("my_faces")
+    def my_faces(path, image_size=64):
+        '''Face crops from my camera.'''
+        return kgan.DATASETS.get("images")(path=path, image_size=image_size)
+    ```
+    """
+    return DATASETS.register(name, description=description)
+
+
+@dataclasses.dataclass
+class DataSource:
+    """A dataset before batching, with what training needs to know about it.
+
+    Attributes:
+        dataset: an unbatched `tf.data.Dataset` of `(x, y)` pairs: `x` float32
+            (images scaled to [-1, 1], toy vectors in their natural units),
+            `y` an int32 class label, or -1 where there is none.
+        sample_shape: shape of one `x`, e.g. `(28, 28, 1)` or `(2,)`.
+        num_examples: number of pairs, or None if unknown or endless.
+        num_classes: number of label classes, or None without labels.
+        name: a short description for logs, e.g. `"tfds:mnist/train"`.
+        modes: toy distributions: the mixture's mode centres, `[num_modes, dim]`.
+        std: toy distributions: the standard deviation of each mode.
+        log_density: toy distributions: a numpy function from `[n, dim]`
+            samples to their `[n]` log densities under the true distribution.
+        class_names: names of the label classes, where known.
+    """
+
+    dataset: tf.data.Dataset
+    sample_shape: tuple
+    num_examples: Optional[int]
+    num_classes: Optional[int] = None
+    name: str = "dataset"
+    modes: Optional[np.ndarray] = None
+    std: Optional[float] = None
+    log_density: Optional[Callable[[np.ndarray], np.ndarray]] = None
+    class_names: Optional[tuple] = None
+
+
+def parameters(name):
+    """Parameter names of dataset plugin `name`, in signature order."""
+    return [
+        p.name
+        for p in inspect.signature(DATASETS.get(name)).parameters.values()
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+
+
+def load(config, seed=0):
+    """Builds the `DataSource` that a recipe's `data:` section describes.
+
+    Args:
+        config: `{"name": <registered dataset>, **params}`, or just a name.
+        seed: the run's seed, given to plugins that take a `seed` parameter
+            and whose `data:` section does not set one.
+
+    Returns:
+        The plugin's `DataSource`.
+
+    Raises:
+        KganError: naming the `data.<key>` at fault and how to fix it.
+    """
+    if isinstance(config, str):
+        config = {"name": config}
+    if not isinstance(config, collections.abc.Mapping):
+        raise errors.KganError(
+            f"`data` must be a mapping such as {{name: tfds, dataset: mnist}}, got "
+            f"{config!r}. Known datasets: {', '.join(DATASETS.names())}."
+        )
+    params = dict(config)
+    name = params.pop("name", None)
+    if name is None:
+        raise errors.KganError(
+            "`data.name` is missing: name a dataset, e.g. `data: {name: tfds, dataset: "
+            f"mnist}}`. Known datasets: {', '.join(DATASETS.names())}."
+        )
+    try:
+        entry = DATASETS.entry(name)
+    except errors.UnknownPluginError as exc:
+        raise errors.UnknownPluginError(f"data.name: {exc}") from None
+    plugin = entry.obj
+    signature = inspect.signature(plugin)
+    known = parameters(name)
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    for key in params:
+        if key not in known and not takes_any:
+            raise errors.PluginParameterError(
+                f'data.{key}: dataset "{name}" has no parameter "{key}".'
+                f"{errors.did_you_mean(key, known)} Its parameters: "
+                f"{', '.join(known) or 'none'}."
+            )
+    if "seed" in known and "seed" not in params:
+        params["seed"] = seed
+    missing = [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is p.empty
+        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        and p.name not in params
+    ]
+    if missing:
+        raise errors.PluginParameterError(
+            f'data.{missing[0]} is required by dataset "{name}" '
+            f"({entry.description.rstrip('.')}). "
+            f"Its parameters: {', '.join(known)}."
+        )
+    try:
+        source = plugin(**params)
+    except errors.KganError:
+        raise
+    except Exception as exc:  # A plugin's own failure, reported without a traceback.
+        raise errors.KganError(
+            f'Dataset "{name}" ({entry.origin}, {entry.location}) failed with '
+            f"{type(exc).__name__}: {exc}. Check the `data.*` parameters "
+            f"({_format_params(params)})."
+        ) from exc
+    if not isinstance(source, DataSource):
+        raise errors.KganError(
+            f'Dataset plugin "{name}" ({entry.location}) returned a '
+            f"{type(source).__name__}, not a kgan.data.DataSource. Make it return "
+            "DataSource(dataset, sample_shape, num_examples, ...)."
+        )
+    return source
+
+
+def pipeline(
+    source,
+    batch_size,
+    d_steps,
+    seed,
+    start_step=0,
+    steps_per_epoch=None,
+    *,
+    in_memory=None,
+    shuffle_buffer=SHUFFLE_BUFFER,
+):
+    """The endless, shuffled, batched and prefetched stream that training consumes.
+
+    Each element is one training step: `(x, y)` with `batch_size * d_steps`
+    rows (k*m), whole batches only. The data are shuffled afresh every pass
+    ("data epoch"), each with a seed derived from `(seed, epoch)`, so the
+    sequence of batches depends only on `(source, batch_size, d_steps, seed)`;
+    `start_step=s` yields exactly the batches from position s of that
+    sequence, skipping whole passes arithmetically (which is what makes
+    kill-and-resume exact). Sources that fit in memory are read once and then
+    shuffled by stateless permutation; larger ones stream through a shuffle
+    buffer (and then their order also depends on TensorFlow's global seed,
+    which `keras.utils.set_random_seed` sets).
+
+    Args:
+        source: a `DataSource`.
+        batch_size: m, the minibatch size of each discriminator update.
+        d_steps: k, discriminator updates per step.
+        seed: integer seed of the shuffling.
+        start_step: global step at which to start the sequence.
+        steps_per_epoch: the steps of a Keras epoch; defaults to one pass,
+            `num_examples // (k*m)`. It does not change the batch sequence.
+        in_memory: hold the source in memory; None decides by its size
+            (up to `MAX_IN_MEMORY_BYTES`, which MNIST and CIFAR-10 fit).
+        shuffle_buffer: shuffle buffer size when streaming.
+
+    Returns:
+        `(dataset, steps_per_epoch)`.
+    """
+    batch_size = _check_int("train.batch_size", batch_size, minimum=1)
+    d_steps = _check_int("train.d_steps", d_steps, minimum=1)
+    seed = _check_int("seed", seed)
+    start_step = _check_int("start_step", start_step, minimum=0)
+    if steps_per_epoch is not None:
+        steps_per_epoch = _check_int("train.steps_per_epoch", steps_per_epoch, minimum=1)
+    if not isinstance(source, DataSource):
+        raise errors.KganError(
+            f"pipeline() needs a kgan.data.DataSource, got {type(source).__name__}. "
+            "Build one with kgan.data.load({...}) or a dataset plugin."
+        )
+    rows = batch_size * d_steps
+    num_examples = _count(source)
+    if num_examples is None:
+        return _endless_source_pipeline(source, rows, seed, start_step, steps_per_epoch,
+                                        shuffle_buffer)
+    if in_memory is None:
+        in_memory = _fits_in_memory(source, num_examples)
+    if in_memory:
+        x, y = _read_all(source, num_examples)
+        num_examples = len(x)
+    batches_per_pass = num_examples // rows
+    if batches_per_pass < 1:
+        raise errors.KganError(
+            f"Dataset {source.name} has {num_examples} examples, fewer than one training "
+            f"step takes (train.batch_size {batch_size} x train.d_steps {d_steps} = "
+            f"{rows}). Lower train.batch_size or use more data."
+        )
+    first_epoch, skip = divmod(start_step, batches_per_pass)
+    epochs = tf.data.Dataset.range(first_epoch, _NUM_EPOCHS)
+    if in_memory:
+        x, y = tf.constant(x), tf.constant(y)
+
+        def epoch_indices(epoch):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(num_examples, dtype=tf.int64), seed=_epoch_seed(seed, epoch)
+            )
+            order = tf.reshape(order[: batches_per_pass * rows], (batches_per_pass, rows))
+            return tf.data.Dataset.from_tensor_slices(order)
+
+        dataset = (
+            epochs.flat_map(epoch_indices)
+            .skip(skip)
+            .map(lambda i: (tf.gather(x, i), tf.gather(y, i)),
+                 num_parallel_calls=tf.data.AUTOTUNE)
+        )
+    else:
+        buffer = _check_int("shuffle_buffer", shuffle_buffer, minimum=1)
+
+        def epoch_batches(epoch):
+            shuffle_seed = tf.random.stateless_uniform(
+                (), seed=_epoch_seed(seed, epoch), minval=None, maxval=None, dtype=tf.int64
+            )
+            return (
+                source.dataset.shuffle(buffer, seed=shuffle_seed)
+                .batch(rows, drop_remainder=True)
+                .take(batches_per_pass)
+            )
+
+        dataset = epochs.flat_map(epoch_batches).skip(skip)
+    return dataset.prefetch(tf.data.AUTOTUNE), steps_per_epoch or batches_per_pass
+
+
+def batch(dataset, batch_size, d_steps=1):
+    """Batches an unbatched dataset of your own by k*m, as `GAN.fit` expects.
+
+    Example:
+
+    ```python
+    ds = tf.data.Dataset.from_tensor_slices(images).shuffle(10_000)
+    gan.fit(kgan.data.batch(ds, batch_size=64, d_steps=gan.d_steps), epochs=5)
+    ```
+
+    Returns:
+        `dataset.batch(batch_size * d_steps, drop_remainder=True)`.
+    """
+    batch_size = _check_int("batch_size", batch_size, minimum=1)
+    d_steps = _check_int("d_steps", d_steps, minimum=1)
+    return dataset.batch(batch_size * d_steps, drop_remainder=True)
+
+
+def scale_images(images):
+    """Maps pixel values 0..255 to float32 in [-1, 1]."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def resize_images(images, image_size):
+    """Resizes images (values in [-1, 1]) to `image_size` without overshooting."""
+    resized = tf.image.resize(images, image_size, method="bilinear", antialias=True)
+    return tf.clip_by_value(resized, -1.0, 1.0)
+
+
+def check_image_size(value, param="image_size"):
+    """`image_size` given as N or [H, W] -> `(H, W)`; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value, value)
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+                for v in value)
+    ):
+        return (int(value[0]), int(value[1]))
+    raise errors.KganError(
+        f"data.{param} must be a positive integer N (for N x N) or [height, width], "
+        f"got {value!r}."
+    )
+
+
+def check_positive(value, param):
+    """A number > 0, or a KganError naming `data.<param>`."""
+    if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not (
+        value > 0 and math.isfinite(value)
+    ):
+        raise errors.KganError(f"data.{param} must be a number > 0, got {value!r}.")
+    return float(value)
+
+
+def check_number(value, param):
+    """A finite number, or a KganError naming `data.<param>`."""
+    if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not (
+        math.isfinite(value)
+    ):
+        raise errors.KganError(f"data.{param} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def check_count(value, param, minimum=1):
+    """An integer >= `minimum`, or a KganError naming `data.<param>`."""
+    return _check_int(f"data.{param}", value, minimum=minimum)
+
+
+def check_choice(value, param, choices):
+    """One of `choices`, or a KganError naming `data.<param>` and the choices."""
+    if value not in choices:
+        raise errors.KganError(
+            f"data.{param} must be one of {', '.join(map(repr, choices))}, got "
+            f"{value!r}.{errors.did_you_mean(value, [str(c) for c in choices])}"
+        )
+    return value
+
+
+def _check_int(path, value, minimum=None):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise errors.KganError(f"{path} must be an integer, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise errors.KganError(f"{path} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _epoch_seed(seed, epoch):
+    return tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+
+
+def _count(source):
+    if source.num_examples is not None:
+        return int(source.num_examples)
+    cardinality = int(source.dataset.cardinality())
+    if cardinality == tf.data.INFINITE_CARDINALITY:
+        return None
+    if cardinality >= 0:
+        return cardinality
+    return int(source.dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+
+
+def _fits_in_memory(source, num_examples):
+    if any(d is None for d in source.sample_shape):
+        return False
+    return num_examples * (math.prod(source.sample_shape) + 1) * 4 <= MAX_IN_MEMORY_BYTES
+
+
+def _read_all(source, num_examples):
+    x = np.empty((num_examples, *source.sample_shape), np.float32)
+    y = np.empty((num_examples,), np.int32)
+    filled = 0
+    for x_batch, y_batch in source.dataset.batch(4096).prefetch(tf.data.AUTOTUNE):
+        n = min(len(x_batch), num_examples - filled)
+        x[filled:filled + n] = x_batch[:n]
+        y[filled:filled + n] = y_batch[:n]
+        filled += n
+        if filled == num_examples:
+            break
+    return x[:filled], y[:filled]
+
+
+def _endless_source_pipeline(source, rows, seed, start_step, steps_per_epoch, buffer):
+    if steps_per_epoch is None:
+        raise errors.KganError(
+            f"Dataset {source.name} is endless, so an epoch has no natural length: set "
+            "train.steps_per_epoch."
+        )
+    dataset = (
+        source.dataset.shuffle(_check_int("shuffle_buffer", buffer, minimum=1), seed=seed)
+        .batch(rows, drop_remainder=True)
+        .skip(start_step)
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE), steps_per_epoch
+
+
+def _format_params(params):
+    return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "none given"
+
