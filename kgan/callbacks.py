@@ -1,0 +1,137 @@
+"""Keras callbacks that fill a run directory while `GAN.fit` trains.
+
+Each callback reads the global step from the generator optimizer's iteration
+count (one generator update per step), which checkpoints restore, so logs of a
+resumed run continue where the killed one stopped.
+"""
+
+import csv
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import images
+from kgan import latent
+from kgan import runs
+
+METRICS_CSV = "metrics.csv"
+_CSV_FIELDS = ["epoch", "step", "d_loss", "g_loss", "real_score", "fake_score", "seconds"]
+
+
+def global_step(gan):
+    """Training steps taken so far: the generator optimizer's update count."""
+    return int(gan.g_optimizer.iterations.numpy())
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves the whole GAN every `every_steps` steps and at every epoch end."""
+
+    def __init__(self, run_dir, every_steps, keep):
+        super().__init__()
+        self.run_dir = run_dir
+        self.every_steps = every_steps
+        self.keep = keep
+        self._saved_step = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every_steps == 0:
+            self._save(step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = global_step(self.model)
+        if step != self._saved_step:
+            self._save(step)
+
+    def _save(self, step):
+        runs.save_checkpoint(self.model, self.run_dir, step, self.keep)
+        self._saved_step = step
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """After each epoch, pictures samples of one fixed noise batch.
+
+    Writes `samples/epoch-<NNNN>.png` (an image grid, or a scatter plot or
+    histogram for vector data) and the same picture to TensorBoard.
+    """
+
+    def __init__(self, run_dir, num_samples, latent_dim, seed, writer=None, modes=None):
+        super().__init__()
+        self.directory = os.path.join(run_dir, "samples")
+        self.noise = latent.sample(num_samples, latent_dim, seed)
+        self.writer = writer
+        self.modes = modes
+
+    def on_epoch_end(self, epoch, logs=None):
+        samples = self.model.generator.predict(self.noise, verbose=0)
+        path = os.path.join(self.directory, f"epoch-{epoch + 1:04d}.png")
+        picture = images.save_samples(samples, path, modes=self.modes)
+        if self.writer is not None:
+            with self.writer.as_default():
+                tf.summary.image("samples", picture[None], step=global_step(self.model))
+
+
+class MetricsLog(keras.callbacks.Callback):
+    """Epoch means to `metrics.csv`; running means to TensorBoard every few steps.
+
+    On a resumed run, rows past the resumed step (written after the last
+    checkpoint of the killed run) are dropped before new rows are appended.
+    """
+
+    def __init__(self, run_dir, every_steps, writer=None):
+        super().__init__()
+        self.path = os.path.join(run_dir, METRICS_CSV)
+        self.every_steps = every_steps
+        self.writer = writer
+        self._epoch_start = None
+
+    def on_train_begin(self, logs=None):
+        _truncate_rows_after(self.path, global_step(self.model))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if self.writer is not None and step % self.every_steps == 0:
+            self._write_scalars("train", logs, step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = global_step(self.model)
+        row = {"epoch": epoch + 1, "step": step, "seconds": time.time() - self._epoch_start}
+        row.update({k: float(v) for k, v in (logs or {}).items() if k in _CSV_FIELDS})
+        is_new = not os.path.exists(self.path)
+        with open(self.path, "a", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, _CSV_FIELDS, extrasaction="ignore")
+            if is_new:
+                writer.writeheader()
+            writer.writerow(row)
+        if self.writer is not None:
+            self._write_scalars("epoch", logs, step)
+
+    def _write_scalars(self, prefix, logs, step):
+        with self.writer.as_default():
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(f"{prefix}/{name}", float(np.asarray(value)), step=step)
+        self.writer.flush()
+
+
+def _truncate_rows_after(path, step):
+    if not os.path.exists(path):
+        return
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    kept = [row for row in rows if int(row["step"]) <= step]
+    if len(kept) == len(rows):
+        return
+
+    def write(tmp_path):
+        with open(tmp_path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, _CSV_FIELDS)
+            writer.writeheader()
+            writer.writerows(kept)
+
+    runs.atomic_write(path, write)

@@ -1,0 +1,147 @@
+"""Training from a resolved recipe: build everything, fit, fill the run directory.
+
+Example:
+
+```python
+recipe = kgan.config.resolve("recipes/ring2d.yaml", ["train.epochs=2"])
+run_dir = kgan.train.train(recipe)
+kgan.train.resume(run_dir)          # after an interruption
+```
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+
+import kgan
+from kgan import callbacks as callbacks_lib
+from kgan import config
+from kgan import errors
+from kgan import runs
+
+
+def train(recipe, run_dir=None, verbose=1, echo=print):
+    """Trains a GAN as `recipe` says, in a new run directory; returns its path."""
+    run_dir = runs.create(recipe, run_dir)
+    echo(f"Run directory: {run_dir}")
+    _fit(recipe, run_dir, verbose, echo)
+    return run_dir
+
+
+def resume(run_dir, verbose=1, echo=print):
+    """Continues the run in `run_dir` from its last checkpoint, at the same step."""
+    recipe = runs.read_recipe(run_dir)
+    if os.path.exists(os.path.join(run_dir, runs.FINAL_GAN)):
+        echo(f"Run {run_dir} has already finished; nothing to resume.")
+        return run_dir
+    _fit(recipe, run_dir, verbose, echo)
+    return run_dir
+
+
+def build_gan(recipe, sample_shape):
+    """The compiled `kgan.GAN` of a recipe, for data of `sample_shape`."""
+    model = recipe["model"]
+    latent_dim = model["latent_dim"]
+    networks = {}
+    for role in ("generator", "discriminator"):
+        params = dict(model[role])
+        name = params.pop("name")
+        shape = {"output_shape" if role == "generator" else "input_shape": sample_shape}
+        if role == "generator":
+            shape["latent_dim"] = latent_dim
+        with config.at(f"model.{role}"):
+            try:
+                networks[role] = getattr(kgan, role)(name, **shape, **params)
+            except (TypeError, ValueError) as exc:
+                raise errors.KganError(
+                    f'building the {name} {role} for samples of shape {tuple(sample_shape)} '
+                    f"failed: {exc}. Check its options: "
+                    f"{', '.join(kgan.architectures.parameters(name, role)) or 'none'}."
+                ) from None
+    gan = kgan.GAN(
+        networks["generator"],
+        networks["discriminator"],
+        latent_dim=latent_dim,
+        d_steps=recipe["train"]["d_steps"],
+        seed=recipe["seed"],
+    )
+    jit_compile = recipe["train"]["jit_compile"]
+    gan.compile(
+        d_optimizer=config.make_optimizer(recipe["train"]["d_optimizer"], "train.d_optimizer"),
+        g_optimizer=config.make_optimizer(recipe["train"]["g_optimizer"], "train.g_optimizer"),
+        loss=recipe["loss"],
+        jit_compile=False if recipe["deterministic"] else jit_compile,
+    )
+    return gan
+
+
+def strategy(name):
+    """The `tf.distribute` strategy that `train.strategy` names."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _fit(recipe, run_dir, verbose, echo):
+    from kgan import data
+
+    keras.utils.set_random_seed(recipe["seed"])
+    if recipe["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
+    with config.at("data"):
+        source = data.load(recipe["data"], seed=recipe["seed"])
+    train_cfg = recipe["train"]
+    with strategy(train_cfg["strategy"]).scope():
+        checkpoint = runs.latest_checkpoint(run_dir)
+        if checkpoint is not None:
+            gan = runs.restore_checkpoint(checkpoint)
+            echo(f"Resuming from {checkpoint['path']} at step {checkpoint['step']}.")
+        else:
+            gan = build_gan(recipe, source.sample_shape)
+    step = callbacks_lib.global_step(gan)
+
+    def pipeline(start_step):
+        with config.at("data"):
+            return data.pipeline(
+                source,
+                batch_size=train_cfg["batch_size"],
+                d_steps=train_cfg["d_steps"],
+                seed=recipe["seed"],
+                start_step=start_step,
+                steps_per_epoch=train_cfg["steps_per_epoch"],
+            )
+
+    dataset, steps_per_epoch = pipeline(step)
+    epochs = train_cfg["epochs"]
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+    fit_callbacks = [
+        callbacks_lib.SampleGrids(
+            run_dir,
+            recipe["samples"]["num"],
+            recipe["model"]["latent_dim"],
+            recipe["samples"]["seed"],
+            writer=writer,
+            modes=getattr(source, "modes", None),
+        ),
+        callbacks_lib.MetricsLog(run_dir, recipe["log"]["every_steps"], writer=writer),
+        # Last, so that a checkpoint at an epoch's end follows its samples and metrics.
+        callbacks_lib.Checkpointer(
+            run_dir, recipe["checkpoint"]["every_steps"], recipe["checkpoint"]["keep"]
+        ),
+    ]
+    epoch, step_in_epoch = divmod(step, steps_per_epoch)
+    if step_in_epoch and epoch < epochs:
+        # Finish the interrupted epoch first, then continue with whole epochs.
+        gan.fit(dataset, epochs=epoch + 1, initial_epoch=epoch,
+                steps_per_epoch=steps_per_epoch - step_in_epoch,
+                callbacks=fit_callbacks, verbose=verbose, shuffle=False)
+        epoch += 1
+        dataset, _ = pipeline(epoch * steps_per_epoch)
+    if epoch < epochs:
+        gan.fit(dataset, epochs=epochs, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
+                callbacks=fit_callbacks, verbose=verbose, shuffle=False)
+    writer.close()
+    runs.save_final(gan, run_dir)
+    echo(f"Done: {epochs * steps_per_epoch} steps. Final generator: "
+         f"{os.path.join(run_dir, runs.FINAL_GENERATOR)}")
