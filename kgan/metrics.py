@@ -1,0 +1,361 @@
+"""Sample-quality metrics on feature arrays: FID, KID, precision/recall, mode coverage.
+
+Every function here works on plain numpy arrays, so it can be checked against
+cases with known answers and used with any feature extractor: the per-dataset
+evaluator classifier of `kgan.evaluator`, Inception-v3, or raw toy samples.
+
+Example:
+
+```python
+real, fake = evaluator.features(test_images), evaluator.features(samples)
+fid = kgan.metrics.frechet_distance(real, fake)
+kid = kgan.metrics.kernel_inception_distance(real, fake)      # KID(mean, std_error)
+pr = kgan.metrics.precision_recall(real, fake, k=3)          # {"precision", "recall"}
+coverage = kgan.metrics.class_coverage(evaluator.predict_classes(samples), 10)
+```
+"""
+
+import collections
+
+import numpy as np
+
+from kgan import errors
+
+KID = collections.namedtuple("KID", ["mean", "std_error"])
+KID.__doc__ = """Kernel inception distance: the mean over subsets and its standard error."""
+
+
+def feature_statistics(features):
+    """Mean vector and covariance matrix (unbiased, rows are samples) of `features`."""
+    features = _check_features(features, "features")
+    return features.mean(axis=0), np.cov(features, rowvar=False, ddof=1).reshape(
+        features.shape[1], features.shape[1]
+    )
+
+
+def frechet_distance(real_features, fake_features):
+    """Fréchet distance between Gaussians fitted to two feature sets (the FID formula).
+
+    `|mu_r - mu_f|^2 + tr(S_r + S_f - 2 (S_r S_f)^(1/2))` of Heusel et al.
+    (2017). Computed in the evaluator's feature space this is "FID"; in
+    Inception-v3's pool features it is the standard FID.
+
+    Args:
+        real_features: `[n, d]` features of real samples.
+        fake_features: `[m, d]` features of generated samples.
+
+    Returns:
+        The distance, a float >= 0 (0 for identical statistics).
+    """
+    real_features, fake_features = _check_pair(real_features, fake_features)
+    return frechet_distance_from_statistics(
+        *feature_statistics(real_features), *feature_statistics(fake_features)
+    )
+
+
+def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2):
+    """The Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2).
+
+    The trace of the matrix square root is taken through symmetric
+    eigen-decompositions, `tr((S1 S2)^(1/2)) = tr((S1^(1/2) S2 S1^(1/2))^(1/2))`,
+    which stays real and finite for singular or nearly singular covariances
+    (fewer samples than dimensions, dead ReLU features), where a general
+    `sqrtm(S1 @ S2)` can return complex values or fail.
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
+    d = mu1.shape[-1] if mu1.ndim else 1
+    if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
+        raise errors.KganError(
+            f"Fréchet distance needs two means of shape (d,) and two covariances of shape "
+            f"(d, d) with one d; got means {mu1.shape}, {mu2.shape} and covariances "
+            f"{sigma1.shape}, {sigma2.shape}."
+        )
+    mean_term = float(np.sum((mu1 - mu2) ** 2))
+    covariance_term = float(
+        np.trace(sigma1) + np.trace(sigma2) - 2.0 * _trace_sqrt_product(sigma1, sigma2)
+    )
+    # Rounding can leave a tiny negative number for identical statistics.
+    return max(mean_term + covariance_term, 0.0)
+
+
+def kernel_inception_distance(
+    real_features, fake_features, num_subsets=10, subset_size=1000, seed=0
+):
+    """KID of Bińkowski et al. (2018): unbiased MMD^2 with a cubic polynomial kernel.
+
+    `k(x, y) = (x . y / d + 1)^3`. The rows are shuffled and split into
+    `num_subsets` disjoint subsets of `min(subset_size, n // num_subsets)`
+    real and fake rows; the unbiased MMD^2 estimate of each subset is
+    averaged. Unlike FID the estimate is unbiased whatever the sample size (so
+    it can be slightly negative when the two distributions are the same).
+
+    Because the subsets are disjoint their estimates are independent, and the
+    standard error (their standard deviation over `sqrt(num_subsets)`) is an
+    honest uncertainty of the mean. (Implementations that draw 100
+    overlapping subsets report a spread that understates it.)
+
+    Args:
+        real_features: `[n, d]`; fake_features: `[m, d]`.
+        num_subsets: number of disjoint subsets (>= 2 for a standard error).
+        subset_size: the largest subset; with more rows than
+            `num_subsets * subset_size` the rest are left out.
+        seed: seed of the shuffle.
+
+    Returns:
+        `KID(mean, std_error)`, a named tuple of floats.
+    """
+    real_features, fake_features = _check_pair(real_features, fake_features)
+    num_subsets = _check_int("num_subsets", num_subsets, 1)
+    subset_size = _check_int("subset_size", subset_size, 2)
+    rows = min(subset_size, len(real_features) // num_subsets, len(fake_features) // num_subsets)
+    if rows < 2:
+        raise errors.KganError(
+            f"KID with num_subsets={num_subsets} needs at least {2 * num_subsets} real and "
+            f"fake samples, got {len(real_features)} and {len(fake_features)}. Give more "
+            "samples or lower num_subsets."
+        )
+    rng = np.random.default_rng(seed)
+    real_order = rng.permutation(len(real_features))
+    fake_order = rng.permutation(len(fake_features))
+    estimates = np.array([
+        _unbiased_mmd2(
+            real_features[real_order[i * rows : (i + 1) * rows]],
+            fake_features[fake_order[i * rows : (i + 1) * rows]],
+        )
+        for i in range(num_subsets)
+    ])
+    std_error = estimates.std(ddof=1) / np.sqrt(num_subsets) if num_subsets > 1 else np.nan
+    return KID(float(estimates.mean()), float(std_error))
+
+
+def precision_recall(real_features, fake_features, k=3, batch_size=1000):
+    """Improved precision and recall of Kynkäänniemi et al. (2019).
+
+    Each set's manifold is the union of balls around its samples, each ball
+    reaching the sample's k-th nearest neighbour in the same set. Precision is
+    the share of fake samples inside the real manifold (are samples
+    realistic?); recall the share of real samples inside the fake manifold (is
+    the data's variety covered?).
+
+    Args:
+        real_features: `[n, d]`; fake_features: `[m, d]`, ideally n = m.
+        k: the neighbour that sets each ball's radius (the paper uses 3).
+        batch_size: rows of the distance matrix computed at once (memory).
+
+    Returns:
+        `{"precision": float, "recall": float}`, each in [0, 1].
+    """
+    real_features, fake_features = _check_pair(real_features, fake_features)
+    k = _check_int("k", k, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    for name, features in (("real", real_features), ("fake", fake_features)):
+        if len(features) <= k:
+            raise errors.KganError(
+                f"precision_recall with k={k} needs more than {k} {name} samples, "
+                f"got {len(features)}."
+            )
+    real_radii = _kth_neighbour_distances(real_features, k, batch_size)
+    fake_radii = _kth_neighbour_distances(fake_features, k, batch_size)
+    precision = _share_inside(fake_features, real_features, real_radii, batch_size)
+    recall = _share_inside(real_features, fake_features, fake_radii, batch_size)
+    return {"precision": precision, "recall": recall}
+
+
+def class_coverage(predicted, num_classes, data_distribution=None, min_share=None):
+    """Mode coverage of labelled data: classes generated, and the histogram's KL.
+
+    As in the Unrolled GAN and VEEGAN papers, a classifier labels each
+    generated sample; a class counts as generated when at least `min_share`
+    of the samples are predicted as it, and the KL divergence
+    `KL(p_generated || p_data)` of the predicted class histogram from the
+    data's class histogram measures how evenly the classes are generated.
+
+    Args:
+        predicted: `[n]` predicted class indices, or `[n, num_classes]`
+            probabilities or logits (their argmax is taken).
+        num_classes: the number of classes (10 for MNIST).
+        data_distribution: the data's class frequencies (counts or
+            probabilities), `[num_classes]`; uniform if None.
+        min_share: the share of samples that makes a class count; None means
+            a tenth of a uniform share, `0.1 / num_classes` (1% for 10 classes).
+
+    Returns:
+        `{"classes_covered": int, "num_classes": int, "class_kl": float (nats),
+        "class_histogram": [num_classes] shares}`.
+    """
+    num_classes = _check_int("num_classes", num_classes, 1)
+    predicted = np.asarray(predicted)
+    if predicted.ndim == 2:
+        if predicted.shape[1] != num_classes:
+            raise errors.KganError(
+                f"class_coverage got scores for {predicted.shape[1]} classes but "
+                f"num_classes={num_classes}."
+            )
+        predicted = predicted.argmax(axis=1)
+    if predicted.ndim != 1 or len(predicted) == 0:
+        raise errors.KganError(
+            "class_coverage needs a non-empty [n] array of class indices or [n, C] "
+            f"scores, got shape {predicted.shape}."
+        )
+    if predicted.min() < 0 or predicted.max() >= num_classes:
+        raise errors.KganError(
+            f"class_coverage: predicted classes must lie in 0..{num_classes - 1}, got "
+            f"{predicted.min()}..{predicted.max()}."
+        )
+    histogram = np.bincount(predicted.astype(np.int64), minlength=num_classes) / len(predicted)
+    reference = _distribution(data_distribution, num_classes)
+    min_share = 0.1 / num_classes if min_share is None else float(min_share)
+    return {
+        "classes_covered": int(np.sum(histogram >= min_share)),
+        "num_classes": num_classes,
+        "class_kl": kl_divergence(histogram, reference),
+        "class_histogram": histogram.tolist(),
+    }
+
+
+def toy_mode_metrics(samples, modes, std, num_std=3.0, min_share=0.008):
+    """Modes covered and high-quality share for Gaussian-mixture toys (ring2d, grid2d).
+
+    As in the Unrolled GAN, VEEGAN and PacGAN papers: a sample is of high
+    quality when it lies within `num_std` standard deviations of its nearest
+    mode; a mode is covered when at least `min_share` of all samples are
+    high-quality samples of that mode (PacGAN's 20 of 2,500 by default).
+
+    Args:
+        samples: `[n, dim]` generated samples.
+        modes: `[num_modes, dim]` mode centres (`DataSource.modes`).
+        std: each mode's standard deviation (`DataSource.std`).
+
+    Returns:
+        `{"modes_covered": int, "num_modes": int, "high_quality_share": float,
+        "mode_counts": [num_modes] high-quality samples per mode}`.
+    """
+    modes = np.asarray(modes, np.float64)
+    samples = np.asarray(samples, np.float64)
+    if modes.ndim != 2:
+        raise errors.KganError(f"modes must be a [num_modes, dim] array, got {modes.shape}.")
+    if samples.ndim == 1 and modes.shape[1] == 1:
+        samples = samples[:, None]
+    if samples.ndim != 2 or samples.shape[1] != modes.shape[1] or len(samples) == 0:
+        raise errors.KganError(
+            f"toy_mode_metrics needs samples of shape [n, {modes.shape[1]}] like the "
+            f"modes, got {samples.shape}."
+        )
+    if not std > 0:
+        raise errors.KganError(f"std must be > 0, got {std!r}.")
+    squared = _squared_distances(samples, modes)
+    nearest = squared.argmin(axis=1)
+    high_quality = np.sqrt(squared.min(axis=1)) <= num_std * std
+    counts = np.bincount(nearest[high_quality], minlength=len(modes))
+    needed = max(1.0, min_share * len(samples))
+    return {
+        "modes_covered": int(np.sum(counts >= needed)),
+        "num_modes": len(modes),
+        "high_quality_share": float(high_quality.mean()),
+        "mode_counts": counts.tolist(),
+    }
+
+
+def kl_divergence(p, q):
+    """KL(p || q) in nats of two discrete distributions; inf where q = 0 < p."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    support = p > 0
+    if np.any(q[support] <= 0):
+        return float("inf")
+    return float(np.sum(p[support] * np.log(p[support] / q[support])))
+
+
+def _trace_sqrt_product(sigma1, sigma2):
+    """tr((sigma1 sigma2)^(1/2)) for symmetric positive semi-definite matrices."""
+    eigenvalues, eigenvectors = np.linalg.eigh((sigma1 + sigma1.T) / 2)
+    sqrt_sigma1 = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
+    product = sqrt_sigma1 @ sigma2 @ sqrt_sigma1
+    product_eigenvalues = np.linalg.eigvalsh((product + product.T) / 2)
+    return float(np.sum(np.sqrt(np.clip(product_eigenvalues, 0, None))))
+
+
+def _unbiased_mmd2(x, y):
+    """Unbiased MMD^2 of two equal-sized samples under the cubic polynomial kernel."""
+    n, d = x.shape
+
+    def kernel(a, b):
+        k = a @ b.T / d + 1.0
+        return k * k * k
+
+    k_xx, k_yy, k_xy = kernel(x, x), kernel(y, y), kernel(x, y)
+    off_diagonal = n * (n - 1)
+    return (
+        (k_xx.sum() - np.trace(k_xx)) / off_diagonal
+        + (k_yy.sum() - np.trace(k_yy)) / off_diagonal
+        - 2.0 * k_xy.mean()
+    )
+
+
+def _squared_distances(a, b):
+    squared = (a**2).sum(axis=1)[:, None] + (b**2).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(squared, 0.0)
+
+
+def _kth_neighbour_distances(features, k, batch_size):
+    """Squared distance from each row to its k-th nearest other row."""
+    radii = np.empty(len(features))
+    for start in range(0, len(features), batch_size):
+        squared = _squared_distances(features[start : start + batch_size], features)
+        # Column k of the partition: index 0 is the row itself, at distance 0.
+        radii[start : start + batch_size] = np.partition(squared, k, axis=1)[:, k]
+    return radii
+
+
+def _share_inside(queries, centres, squared_radii, batch_size):
+    """Share of `queries` inside at least one ball (centre, radius) of the manifold."""
+    inside = 0
+    for start in range(0, len(queries), batch_size):
+        squared = _squared_distances(queries[start : start + batch_size], centres)
+        inside += int(np.sum(np.any(squared <= squared_radii[None, :], axis=1)))
+    return inside / len(queries)
+
+
+def _distribution(frequencies, num_classes):
+    if frequencies is None:
+        return np.full(num_classes, 1.0 / num_classes)
+    frequencies = np.asarray(frequencies, np.float64)
+    if frequencies.shape != (num_classes,) or np.any(frequencies < 0) or frequencies.sum() <= 0:
+        raise errors.KganError(
+            f"data_distribution must be {num_classes} non-negative class frequencies "
+            f"with a positive sum, got {frequencies!r}."
+        )
+    return frequencies / frequencies.sum()
+
+
+def _check_features(features, name):
+    features = np.asarray(features, np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise errors.KganError(
+            f"{name} must be a [num_samples, num_features] array with at least 2 rows, "
+            f"got shape {features.shape}. Extract features with an evaluator first "
+            "(kgan.evaluator.load(dataset).features(images))."
+        )
+    if not np.all(np.isfinite(features)):
+        raise errors.KganError(
+            f"{name} contain NaN or infinite values: the generator or the feature "
+            "network diverged. Check the samples before measuring them."
+        )
+    return features
+
+
+def _check_pair(real_features, fake_features):
+    real_features = _check_features(real_features, "real_features")
+    fake_features = _check_features(fake_features, "fake_features")
+    if real_features.shape[1] != fake_features.shape[1]:
+        raise errors.KganError(
+            f"real and fake features differ in size ({real_features.shape[1]} vs "
+            f"{fake_features.shape[1]}): extract both with the same network."
+        )
+    return real_features, fake_features
+
+
+def _check_int(name, value, minimum):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise errors.KganError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)

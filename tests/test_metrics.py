@@ -1,0 +1,237 @@
+"""Known-answer tests of kgan.metrics and the evaluator plumbing of kgan.evaluator."""
+
+import math
+
+import numpy as np
+import pytest
+
+from kgan import errors
+from kgan import metrics
+
+
+def _gaussian(rng, mean, covariance, n):
+    return rng.multivariate_normal(mean, covariance, size=n)
+
+
+# ---------------------------------------------------------------- Fréchet distance
+
+
+def test_frechet_distance_of_diagonal_gaussians_is_closed_form():
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    var1, var2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(var1) - np.sqrt(var2)) ** 2)
+    assert metrics.frechet_distance_from_statistics(
+        mu1, np.diag(var1), mu2, np.diag(var2)
+    ) == pytest.approx(expected, rel=1e-10)  # 5 + (1 + 1 + 4) = 11
+
+
+def test_frechet_distance_of_non_commuting_covariances_is_closed_form():
+    # For 2x2 matrices tr(M^(1/2)) = sqrt(tr M + 2 sqrt(det M)).
+    sigma1 = np.array([[2.0, 0.9], [0.9, 1.0]])
+    sigma2 = np.array([[1.0, -0.5], [-0.5, 3.0]])
+    product = sigma1 @ sigma2
+    trace_sqrt = math.sqrt(np.trace(product) + 2 * math.sqrt(np.linalg.det(product)))
+    mu1, mu2 = np.array([0.5, -1.0]), np.array([0.0, 0.0])
+    expected = 1.25 + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt
+    assert metrics.frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2) == (
+        pytest.approx(expected, rel=1e-10)
+    )
+
+
+def test_frechet_distance_of_samples_approaches_the_gaussians_distance():
+    rng = np.random.default_rng(0)
+    sigma = np.array([[1.0, 0.6, 0.0], [0.6, 2.0, 0.3], [0.0, 0.3, 0.5]])
+    real = _gaussian(rng, [0, 0, 0], sigma, 20_000)
+    shifted = _gaussian(rng, [1, 0, 0], sigma, 20_000)
+    same = _gaussian(rng, [0, 0, 0], sigma, 20_000)
+    assert metrics.frechet_distance(real, shifted) == pytest.approx(1.0, abs=0.05)
+    assert metrics.frechet_distance(real, same) < 0.01
+    assert metrics.frechet_distance(real, real) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_frechet_distance_stays_real_and_finite_for_singular_covariances():
+    rng = np.random.default_rng(1)
+    # 20 samples in 64 dimensions with dead (all-zero) features, as ReLU features give.
+    real = np.maximum(rng.standard_normal((20, 64)), 0)
+    fake = np.maximum(rng.standard_normal((20, 64)), 0)
+    real[:, :10] = fake[:, :10] = 0.0
+    distance = metrics.frechet_distance(real, fake)
+    assert isinstance(distance, float) and math.isfinite(distance) and distance > 0
+    assert metrics.frechet_distance(real, real) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_agrees_with_scipy_sqrtm():
+    linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((6, 6)), rng.standard_normal((6, 6))
+    sigma1, sigma2 = a @ a.T + 0.1 * np.eye(6), b @ b.T + 0.1 * np.eye(6)
+    expected = np.trace(sigma1 + sigma2 - 2 * linalg.sqrtm(sigma1 @ sigma2).real)
+    assert metrics.frechet_distance_from_statistics(
+        np.zeros(6), sigma1, np.zeros(6), sigma2
+    ) == pytest.approx(expected, rel=1e-8)
+
+
+def test_frechet_distance_rejects_features_of_different_sizes():
+    with pytest.raises(errors.KganError, match="same network"):
+        metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(errors.KganError, match="NaN"):
+        metrics.frechet_distance(np.full((5, 3), np.nan), np.zeros((5, 3)))
+
+
+# ---------------------------------------------------------------- KID
+
+
+def test_kid_matches_the_closed_form_mmd_of_the_cubic_kernel():
+    # In one dimension k(x, y) = (xy + 1)^3, so for independent draws
+    # MMD^2 = (m3 - n3)^2 + 3 (m2 - n2)^2 + 3 (m1 - n1)^2 from the moments.
+    # U(-1, 1): moments 0, 1/3, 0.  U(-0.5, 1.5): 0.5, 7/12, 5/8.
+    expected = (5 / 8) ** 2 + 3 * (7 / 12 - 1 / 3) ** 2 + 3 * 0.5**2  # 1.328125
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1.0, 1.0, (10_000, 1))
+    fake = rng.uniform(-0.5, 1.5, (10_000, 1))
+    kid = metrics.kernel_inception_distance(real, fake)
+    assert abs(kid.mean - expected) < 4 * kid.std_error
+    assert kid.std_error < 0.05 * expected
+
+
+def test_kid_of_a_distribution_with_itself_is_zero_within_its_standard_error():
+    rng = np.random.default_rng(3)
+    real, fake = rng.standard_normal((5_000, 16)), rng.standard_normal((5_000, 16))
+    kid = metrics.kernel_inception_distance(real, fake, num_subsets=10)
+    shifted = metrics.kernel_inception_distance(real, fake + 0.5, num_subsets=10)
+    assert 0 < kid.std_error < 0.01
+    assert abs(kid.mean) < 4 * kid.std_error
+    assert shifted.mean > 20 * shifted.std_error  # measured: 1.02 +- 0.026
+
+
+def test_kid_estimate_is_the_unbiased_mmd_over_distinct_pairs():
+    x = np.array([[0.0], [1.0], [2.0]])
+    y = np.array([[1.0], [1.0], [3.0]])
+
+    def k(a, b):
+        return (a * b + 1.0) ** 3
+
+    def mean_off_diagonal(s):
+        return np.mean([k(s[i, 0], s[j, 0]) for i in range(3) for j in range(3) if i != j])
+
+    cross = np.mean([k(a, b) for a in x[:, 0] for b in y[:, 0]])
+    expected = mean_off_diagonal(x) + mean_off_diagonal(y) - 2 * cross
+    kid = metrics.kernel_inception_distance(x, y, num_subsets=1)
+    assert kid.mean == pytest.approx(expected)
+    assert math.isnan(kid.std_error)
+
+
+def test_kid_asks_for_more_samples_than_subsets_need():
+    with pytest.raises(errors.KganError, match="num_subsets"):
+        metrics.kernel_inception_distance(np.zeros((10, 2)), np.zeros((10, 2)), num_subsets=10)
+
+
+# ---------------------------------------------------------------- precision and recall
+
+
+def test_precision_recall_of_a_hand_computed_case():
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])  # k=1 radii: all 1
+    fake = np.array([[0.5], [1.5], [10.0], [10.5]])  # k=1 radii: 1, 1, 0.5, 0.5
+    # Fake 0.5 and 1.5 lie in real balls, 10 and 10.5 do not: precision 1/2.
+    # Real 0, 1, 2 lie within 1 of 0.5 or 1.5; real 3 is 1.5 away: recall 3/4.
+    assert metrics.precision_recall(real, fake, k=1) == {"precision": 0.5, "recall": 0.75}
+
+
+def test_shifted_and_narrow_generators_move_precision_and_recall_as_expected():
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((1000, 8))
+    fake = rng.standard_normal((1000, 8))
+    same = metrics.precision_recall(real, fake)
+    shifted = metrics.precision_recall(real, fake + 0.7)
+    far = metrics.precision_recall(real, fake + 3.0)
+    narrow = metrics.precision_recall(real, 0.3 * fake)  # measured: 0.999, 0.009
+    assert same["precision"] > 0.85 and same["recall"] > 0.85  # measured: 0.90, 0.89
+    assert shifted["precision"] < same["precision"] - 0.1
+    assert shifted["recall"] < same["recall"] - 0.1
+    assert far["precision"] < 0.01 and far["recall"] < 0.01
+    assert narrow["precision"] > 0.98 and narrow["recall"] < 0.1
+
+
+def test_precision_recall_do_not_depend_on_the_batch_size():
+    rng = np.random.default_rng(4)
+    real, fake = rng.standard_normal((300, 4)), rng.standard_normal((250, 4)) + 0.3
+    assert metrics.precision_recall(real, fake, batch_size=7) == metrics.precision_recall(
+        real, fake, batch_size=1000
+    )
+
+
+# ---------------------------------------------------------------- mode coverage
+
+
+def test_samples_of_one_class_cover_one_mode_with_kl_log_num_classes():
+    coverage = metrics.class_coverage(np.full(500, 3), num_classes=10)
+    assert coverage["classes_covered"] == 1
+    assert coverage["class_kl"] == pytest.approx(math.log(10))
+    assert coverage["class_histogram"][3] == 1.0
+
+
+def test_uniform_predictions_cover_every_class_with_zero_kl():
+    coverage = metrics.class_coverage(np.arange(1000) % 10, num_classes=10)
+    assert coverage["classes_covered"] == 10
+    assert coverage["class_kl"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_class_coverage_counts_a_class_from_its_minimum_share():
+    # 2 samples of class 9 in 1,000 is 0.2%, under the default share of 1%.
+    predicted = np.concatenate([np.arange(998) % 9, [9, 9]])
+    assert metrics.class_coverage(predicted, 10)["classes_covered"] == 9
+    assert metrics.class_coverage(predicted, 10, min_share=0.002)["classes_covered"] == 10
+
+
+def test_class_kl_is_measured_against_the_data_class_histogram():
+    data = np.array([3.0, 1.0])  # counts: the data are 75% / 25%
+    probabilities = np.array([[0.9, 0.1]] * 75 + [[0.2, 0.8]] * 25)
+    assert metrics.class_coverage(probabilities, 2, data)["class_kl"] == pytest.approx(0.0)
+    half = metrics.class_coverage(np.array([0, 1]), 2, data)["class_kl"]
+    assert half == pytest.approx(0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25))
+
+
+def test_class_coverage_rejects_classes_out_of_range():
+    with pytest.raises(errors.KganError, match="0..9"):
+        metrics.class_coverage(np.array([0, 10]), 10)
+
+
+# ---------------------------------------------------------------- 2-D toys
+
+
+def _ring(num_modes=8, radius=2.0):
+    angles = 2 * np.pi * np.arange(num_modes) / num_modes
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def test_samples_from_the_true_ring_cover_all_modes_with_99_percent_high_quality():
+    rng = np.random.default_rng(0)
+    modes, std = _ring(), 0.02
+    samples = modes[rng.integers(8, size=2500)] + std * rng.standard_normal((2500, 2))
+    result = metrics.toy_mode_metrics(samples, modes, std)
+    assert result["modes_covered"] == 8
+    # A 2-D Gaussian stays within 3 std with probability 1 - exp(-4.5) = 0.9889.
+    assert result["high_quality_share"] == pytest.approx(1 - math.exp(-4.5), abs=0.006)
+
+
+def test_a_collapsed_toy_generator_covers_one_mode():
+    rng = np.random.default_rng(1)
+    modes, std = _ring(), 0.02
+    collapsed = modes[2] + std * rng.standard_normal((2500, 2))
+    result = metrics.toy_mode_metrics(collapsed, modes, std)
+    assert result["modes_covered"] == 1 and result["mode_counts"][2] > 2400
+
+
+def test_toy_samples_between_modes_are_low_quality_and_cover_nothing():
+    modes, std = _ring(), 0.02
+    between = 2.0 * np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0.2, 0.5, 100)])
+    result = metrics.toy_mode_metrics(between, modes, std)
+    assert result == {"modes_covered": 0, "num_modes": 8, "high_quality_share": 0.0,
+                      "mode_counts": [0] * 8}
+
+
+def test_a_mode_needs_its_minimum_share_of_high_quality_samples():
+    modes, std = _ring(), 0.02
+    samples = np.concatenate([np.repeat(modes[:1], 990, axis=0), np.repeat(modes[1:2], 10, axis=0)])
+    assert metrics.toy_mode_metrics(samples, modes, std)["modes_covered"] == 2  # 1% >= 0.8%
+    assert metrics.toy_mode_metrics(samples, modes, std, min_share=0.02)["modes_covered"] == 1
