@@ -79,7 +79,7 @@ def show(recipe_path, overrides):
 def plugins():
     """List every registered plugin by kind, with its origin and description."""
     for registry in _registries():
-        click.echo(f"{registry.kind}s:")
+        click.echo(f"{registry.kind}{'es' if registry.kind.endswith('s') else 's'}:")
         for entry in registry.entries():
             click.echo(f"  {entry.name:<16} {entry.description}")
             click.echo(f"  {'':<16} from {entry.origin}")
