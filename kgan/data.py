@@ -280,7 +280,7 @@ def pipeline(
             )
 
         dataset = epochs.flat_map(epoch_batches).skip(skip)
-    return dataset.prefetch(tf.data.AUTOTUNE), steps_per_epoch or batches_per_pass
+    return _endless(dataset), steps_per_epoch or batches_per_pass
 
 
 def batch(dataset, batch_size, d_steps=1):
@@ -418,7 +418,13 @@ def _endless_source_pipeline(source, rows, seed, start_step, steps_per_epoch, bu
         .batch(rows, drop_remainder=True)
         .skip(start_step)
     )
-    return dataset.prefetch(tf.data.AUTOTUNE), steps_per_epoch
+    return _endless(dataset), steps_per_epoch
+
+
+def _endless(dataset):
+    # flat_map hides the cardinality; declare it so Keras knows the stream never ends.
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY))
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def _format_params(params):
