@@ -1,0 +1,67 @@
+"""Shared test set-up: quiet TensorFlow, two logical CPUs, tiny GANs.
+
+The CPU is split into two logical devices here, at import time, because
+TensorFlow fixes its devices when it first runs an op; the
+`tf.distribute.MirroredStrategy` tests then run two replicas on any machine.
+Single-device code still runs on the first CPU as usual.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import tensorflow as tf  # noqa: E402
+
+try:
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0],
+        [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
+    )
+except RuntimeError:  # TensorFlow was initialised before pytest loaded this file.
+    pass
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+import kgan  # noqa: E402
+
+
+@pytest.fixture
+def two_replica_strategy():
+    """A MirroredStrategy over two logical CPUs (skips if they could not be made)."""
+    cpus = tf.config.list_logical_devices("CPU")
+    if len(cpus) < 2:
+        pytest.skip("TensorFlow was initialised before conftest could split the CPU.")
+    return tf.distribute.MirroredStrategy([cpus[0].name, cpus[1].name])
+
+
+@pytest.fixture
+def make_gan():
+    """Builds a tiny, seeded MLP GAN on 3-D vectors: `make_gan(loss=..., d_steps=...)`."""
+
+    def make(
+        loss="non_saturating",
+        d_steps=1,
+        latent_dim=2,
+        sample_shape=(3,),
+        d_optimizer=None,
+        g_optimizer=None,
+        seed=7,
+        **compile_kwargs,
+    ):
+        keras.utils.set_random_seed(1)
+        generator = kgan.generator(
+            "mlp", latent_dim, sample_shape, hidden_units=(8,), output_activation="linear"
+        )
+        discriminator = kgan.discriminator("mlp", sample_shape, hidden_units=(8,))
+        gan = kgan.GAN(generator, discriminator, latent_dim=latent_dim, d_steps=d_steps, seed=seed)
+        gan.compile(
+            d_optimizer=d_optimizer or keras.optimizers.SGD(0.05),
+            g_optimizer=g_optimizer or keras.optimizers.SGD(0.05),
+            loss=loss,
+            **compile_kwargs,
+        )
+        return gan
+
+    return make
