@@ -106,13 +106,21 @@ def get_loss(spec):
             f"{', '.join(LOSSES.names())}."
         )
     cls = LOSSES.get(name)
+    known = _parameter_names(cls)
+    unknown = [key for key in params if key not in known]
+    accepts_any = cls.__init__ is not GANLoss.__init__ and any(
+        p.kind == p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()
+    )
+    if unknown and not accepts_any:
+        raise errors.PluginParameterError(
+            f'Loss "{name}" has no parameter "{unknown[0]}".'
+            f"{errors.did_you_mean(unknown[0], known)} It takes: {_parameters(cls)}."
+        )
     try:
         inspect.signature(cls).bind(**params)
     except TypeError as exc:
-        unknown = [key for key in params if key not in _parameter_names(cls)]
-        hint = errors.did_you_mean(unknown[0], _parameter_names(cls)) if unknown else ""
         raise errors.PluginParameterError(
-            f'Loss "{name}" does not take those parameters ({exc}).{hint} It takes: '
+            f'Loss "{name}" does not take those parameters ({exc}). It takes: '
             f"{_parameters(cls)}."
         ) from exc
     loss = cls(**params)
