@@ -1,6 +1,7 @@
 """Known-answer tests of kgan.metrics and the evaluator plumbing of kgan.evaluator."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -235,3 +236,146 @@ def test_a_mode_needs_its_minimum_share_of_high_quality_samples():
     samples = np.concatenate([np.repeat(modes[:1], 990, axis=0), np.repeat(modes[1:2], 10, axis=0)])
     assert metrics.toy_mode_metrics(samples, modes, std)["modes_covered"] == 2  # 1% >= 0.8%
     assert metrics.toy_mode_metrics(samples, modes, std, min_share=0.02)["modes_covered"] == 1
+
+
+# ---------------------------------------------------------------- evaluator plumbing
+# A tiny evaluator trained for a few steps on two synthetic classes of 8x8
+# images (top half bright, or bottom half bright) stands in for the real one.
+
+import keras  # noqa: E402
+
+import kgan  # noqa: E402
+from kgan import data as data_lib  # noqa: E402
+from kgan import evaluator as evaluator_lib  # noqa: E402
+
+_TOP = np.where(np.arange(8)[:, None] < 4, 1.0, -1.0) * np.ones((8, 8))
+TEMPLATES = np.stack([_TOP, -_TOP])[..., None].astype(np.float32)  # [2, 8, 8, 1]
+
+
+def _two_class_images(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(2, size=n)
+    images = TEMPLATES[labels] + 0.3 * rng.standard_normal((n, 8, 8, 1))
+    return np.clip(images, -1, 1).astype(np.float32), labels.astype(np.int32)
+
+
+@pytest.fixture(scope="module")
+def tiny_evaluator():
+    keras.utils.set_random_seed(0)
+    classifier = evaluator_lib.build_classifier((8, 8, 1), 2, feature_units=16)
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    images, labels = _two_class_images(512, seed=0)
+    classifier.fit(images, labels, batch_size=64, epochs=2, verbose=0)
+    return evaluator_lib.Evaluator(classifier, "two_class", {"test_accuracy": None})
+
+
+def _template_generator(latent_dim, kernel_scale, bias_scale):
+    """A tanh Dense generator: output tanh(z . W + b) with W, b built from the top template."""
+    generator = keras.Sequential([
+        keras.Input((latent_dim,)),
+        keras.layers.Dense(64, activation="tanh"),
+        keras.layers.Reshape((8, 8, 1)),
+    ])
+    kernel = np.zeros((latent_dim, 64), np.float32)
+    kernel[0] = kernel_scale * _TOP.reshape(-1)
+    generator.layers[0].set_weights([kernel, bias_scale * _TOP.reshape(-1).astype(np.float32)])
+    return generator
+
+
+def test_evaluator_is_cached_under_kgan_cache_dir_and_reloads_the_same_features(
+    tiny_evaluator, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("KGAN_CACHE_DIR", str(tmp_path))
+    path = evaluator_lib.cache_path("two_class")
+    assert path == str(tmp_path / "evaluators" / "two_class.keras")
+    tiny_evaluator.save(path)
+    loaded = evaluator_lib.load_evaluator("two_class")
+    images, labels = _two_class_images(64, seed=1)
+    np.testing.assert_allclose(loaded.features(images), tiny_evaluator.features(images),
+                               atol=1e-5)
+    assert loaded.info == {"test_accuracy": None}
+    assert np.mean(loaded.predict_classes(images) == labels) > 0.95
+
+
+def test_default_cache_dir_is_under_the_home_cache(monkeypatch):
+    monkeypatch.delenv("KGAN_CACHE_DIR", raising=False)
+    assert evaluator_lib.cache_path("mnist") == os.path.expanduser(
+        os.path.join("~", ".cache", "kgan", "evaluators", "mnist.keras")
+    )
+
+
+def test_a_missing_evaluator_says_how_to_train_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("KGAN_CACHE_DIR", str(tmp_path))
+    with pytest.raises(kgan.KganError, match="kgan evaluator train mnist"):
+        evaluator_lib.load_evaluator("mnist")
+
+
+def test_real_images_score_a_small_fid_and_noise_a_large_one(tiny_evaluator):
+    real = tiny_evaluator.features(_two_class_images(1000, seed=2)[0])
+    more_real = tiny_evaluator.features(_two_class_images(1000, seed=3)[0])
+    noise = np.random.default_rng(4).uniform(-1, 1, (1000, 8, 8, 1))
+    fid_real = metrics.frechet_distance(real, more_real)
+    fid_noise = metrics.frechet_distance(real, tiny_evaluator.features(noise))
+    assert fid_noise > 20 * fid_real
+
+
+def test_evaluate_generator_finds_a_collapsed_generator_and_a_two_class_one(tiny_evaluator):
+    reference = _two_class_images(400, seed=5)
+    collapsed = _template_generator(2, kernel_scale=0.0, bias_scale=3.0)  # always "top"
+    both = _template_generator(2, kernel_scale=5.0, bias_scale=0.0)  # sign(z0) picks the class
+    results = {
+        name: evaluator_lib.evaluate_generator(
+            generator, "two_class", num_samples=400, evaluator=tiny_evaluator,
+            reference=reference, num_kid_subsets=4,
+        )
+        for name, generator in (("collapsed", collapsed), ("both", both))
+    }
+    assert results["collapsed"]["classes_covered"] == 1
+    assert results["both"]["classes_covered"] == 2
+    assert results["collapsed"]["class_kl"] == pytest.approx(
+        metrics.kl_divergence([1, 0], np.bincount(reference[1]) / 400), abs=1e-6
+    )
+    assert results["both"]["class_kl"] < 0.02
+    assert results["both"]["recall"] > results["collapsed"]["recall"]
+    assert results["both"]["fid"] < results["collapsed"]["fid"]
+    assert set(results["both"]) >= {"fid", "kid", "kid_std_error", "precision", "recall",
+                                    "classes_covered", "num_classes", "class_kl", "num_samples"}
+
+
+def test_evaluate_generator_on_a_toy_counts_modes_and_high_quality_samples():
+    modes = _ring()
+    source = data_lib.DataSource(
+        dataset=__import__("tensorflow").data.Dataset.from_tensor_slices(
+            (np.repeat(modes, 50, axis=0).astype(np.float32), np.zeros(400, np.int32))
+        ).shuffle(400, seed=0),
+        sample_shape=(2,), num_examples=400, num_classes=8, name="ring", modes=modes, std=0.02,
+    )
+    collapsed = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    collapsed.layers[0].set_weights([np.zeros((2, 2), np.float32), modes[3].astype(np.float32)])
+    results = evaluator_lib.evaluate_generator(collapsed, source, num_samples=400,
+                                               num_kid_subsets=4)
+    assert results["modes_covered"] == 1 and results["num_modes"] == 8
+    assert results["high_quality_share"] == 1.0
+    assert results["precision"] == 1.0 and results["recall"] < 0.2
+
+
+def test_inception_features_plumbing_with_random_weights():
+    # No Inception-v3 weights on the test machines: random weights, 75 x 75 inputs.
+    inception = evaluator_lib.InceptionFeatures(weights=None, image_size=75)
+    gray, _ = _two_class_images(6, seed=6)
+    features = inception.features(gray, batch_size=4)
+    assert features.shape == (6, 2048) and np.all(np.isfinite(features))
+    np.testing.assert_allclose(inception.features(np.repeat(gray, 3, axis=-1)), features,
+                               rtol=1e-4, atol=1e-5)
+    assert metrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_inception_features_name_a_missing_weights_file(tmp_path):
+    with pytest.raises(kgan.KganError, match="does not exist"):
+        evaluator_lib.InceptionFeatures(weights=tmp_path / "nope.h5")
+    with pytest.raises(kgan.KganError, match="at least 75"):
+        evaluator_lib.InceptionFeatures(weights=None, image_size=28)
