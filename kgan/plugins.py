@@ -13,6 +13,7 @@ broken package does not take the others down.
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -87,10 +88,18 @@ def load(spec, base_dir=None):
     with _origin(f"module {spec}"):
         try:
             return importlib.import_module(spec)
+        except errors.KganError:
+            raise
         except ImportError as exc:
             raise errors.KganError(
                 f'Could not import plugin module "{spec}": {exc}. Install the package '
                 "that provides it, or name a Python file (ending in .py) instead."
+            ) from exc
+        except Exception as exc:
+            raise errors.KganError(
+                f'Plugin module "{spec}" failed to import: {type(exc).__name__}: {exc}. '
+                f"Fix the error in that module (run `python -c 'import {spec}'` to see "
+                "the traceback)."
             ) from exc
 
 
@@ -103,7 +112,9 @@ def _load_file(spec, base_dir):
             f'Plugin file "{spec}" does not exist (looked for {path}). Relative '
             "paths are read from the recipe's directory; fix the path in `plugins:`."
         )
-    module_name = "kgan_user_plugin_" + os.path.splitext(os.path.basename(path))[0]
+    # The path's hash keeps two plugin files of the same name apart in sys.modules.
+    stem = os.path.splitext(os.path.basename(path))[0]
+    module_name = f"kgan_user_plugin_{stem}_{hashlib.sha1(path.encode()).hexdigest()[:8]}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module

@@ -57,8 +57,15 @@ class Registry:
             DuplicatePluginError: if another object already has that name.
         """
 
+        if obj is None and (inspect.isclass(name) or inspect.isfunction(name)):
+            name, obj = None, name  # used as a bare decorator, without ()
+
         def decorate(plugin):
-            self._add(name or plugin.__name__, plugin, description)
+            self._add(
+                name if name is not None else getattr(plugin, "__name__", None),
+                plugin,
+                description,
+            )
             return plugin
 
         return decorate if obj is None else decorate(obj)
@@ -118,13 +125,14 @@ class Registry:
             )
         location = _location(obj)
         existing = self._entries.get(name)
-        if existing is not None and existing.location != location:
+        if existing is not None and not _same_definition(existing, obj, location):
             raise errors.DuplicatePluginError(
                 f'Two {self.kind}s are registered as "{name}": the first from '
                 f"{existing.origin} at {existing.location}, the second from "
                 f"{plugins.current_origin()} at {location}. Rename one of them."
             )
-        # The same object registered again (a module imported twice) replaces itself.
+        # The same object, or the same definition run again (a module imported
+        # twice), replaces itself.
         self._entries[name] = Entry(
             name=name,
             obj=obj,
@@ -139,6 +147,19 @@ def _load_plugins():
     from kgan import plugins
 
     plugins.load_entry_points()
+
+
+def _same_definition(entry, obj, location):
+    if entry.obj is obj:
+        return True
+    definitions = (inspect.isclass(obj) or inspect.isfunction(obj)) and (
+        inspect.isclass(entry.obj) or inspect.isfunction(entry.obj)
+    )
+    return (
+        definitions
+        and entry.location == location
+        and getattr(entry.obj, "__qualname__", None) == getattr(obj, "__qualname__", None)
+    )
 
 
 def _location(obj):
