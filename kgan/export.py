@@ -1,0 +1,494 @@
+"""Export a trained GAN as a self-contained TensorFlow SavedModel.
+
+The SavedModel runs with TensorFlow alone (no kgan, no Keras), so it serves
+from TensorFlow Serving, a web service or a notebook. Its signatures:
+
+- `serving_default`: `num_samples` (int32 scalar), `seed` (int64 scalar) ->
+  `images`, uint8 `[n, H, W, C]`. The noise is `kgan.latent.sample`'s
+  stateless draw, so a seed gives the images `gan.generate(n, seed)` gives.
+- `generate`: `z` (float32 `[n, latent_dim]`) -> `images`, float32 in [-1, 1].
+- `discriminate`: `images` (float32 `[n, H, W, C]` in [-1, 1]) -> `score`:
+  D's probability that each image is real for the probabilistic losses, its
+  raw critic score otherwise (`metadata`'s `discriminator_output` says which).
+- `metadata`: no inputs -> the recipe (YAML), latent size, image shape, kgan
+  version and the export settings, as string/int tensors.
+
+Conditional models (a later issue) add a `labels` input (int32 `[n]`) to
+`serving_default`, `generate` and `discriminate`; `_signatures` is the one
+place to add it, and `metadata`'s `num_classes` tells clients to send it.
+
+Example:
+
+```python
+kgan.export.export_saved_model(gan, "exported/mnist", recipe=recipe)
+print(kgan.export.describe("exported/mnist"))
+```
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+import click
+import keras
+import numpy as np
+import tensorflow as tf
+import yaml
+
+from kgan import errors
+from kgan import latent
+
+FORMATS = ("saved_model", "onnx", "litert")
+METADATA_FILE = "kgan.json"
+RECIPE_FILE = "recipe.yaml"
+# Files beside the graph that tools read without loading it; `assets.extra`
+# is the SavedModel directory TensorFlow Serving reserves for such files.
+EXTRA_DIR = "assets.extra"
+
+
+def export_saved_model(gan, out_dir, *, recipe=None, max_samples=1024, overwrite=False,
+                       verbose=False):
+    """Writes `gan` to `out_dir` as a TensorFlow SavedModel that needs no kgan.
+
+    Args:
+        gan: a `kgan.GAN` (its generator and discriminator are exported).
+        out_dir: directory to create.
+        recipe: the run's recipe, a dict or YAML text, stored for `describe`.
+        max_samples: the most images one `serving_default` call may ask for;
+            larger requests fail with a clear error instead of exhausting
+            the server's memory.
+        overwrite: replace an existing `out_dir`.
+        verbose: print Keras' list of endpoints.
+
+    Returns:
+        The metadata stored in the SavedModel (as `describe` returns it).
+    """
+    if not isinstance(max_samples, int) or isinstance(max_samples, bool) or max_samples < 1:
+        raise errors.KganError(
+            f"max_samples (the most images one serving request may ask for) must be an "
+            f"integer >= 1, got {max_samples!r}."
+        )
+    _check_conditional(gan)
+    out_dir = _prepare_out_dir(out_dir, overwrite)
+    metadata = _metadata(gan, recipe, max_samples)
+
+    archive = keras.export.ExportArchive()
+    archive.track(gan.generator)
+    archive.track(gan.discriminator)
+    # Keras makes the first endpoint `serving_default` for TF Serving.
+    for name, (fn, signature) in _signatures(gan, max_samples, metadata).items():
+        archive.add_endpoint(name, fn, input_signature=signature)
+
+    def write(directory):
+        archive.write_out(directory, verbose=verbose)
+        _write_files(os.path.join(directory, EXTRA_DIR), metadata)
+
+    _write_into_place(out_dir, write)
+    return metadata
+
+
+def export(gan, out_dir, *, format="saved_model", recipe=None, max_samples=1024,
+           overwrite=False):
+    """Exports `gan` to `out_dir` in `format` ("saved_model", "onnx" or "litert").
+
+    "saved_model" is the full export (see the module docstring). "onnx" and
+    "litert" hold the generator alone (`z` -> images in [-1, 1]) as
+    `generator.onnx` / `generator.tflite`, with `kgan.json` and `recipe.yaml`
+    beside it; draw `z` from N(0, I) yourself.
+
+    Returns:
+        The metadata dict.
+    """
+    if format == "saved_model":
+        return export_saved_model(
+            gan, out_dir, recipe=recipe, max_samples=max_samples, overwrite=overwrite
+        )
+    if format not in FORMATS:
+        raise errors.KganError(
+            f'Unknown export format "{format}".{errors.did_you_mean(format, FORMATS)} '
+            f"Formats: {', '.join(FORMATS)}."
+        )
+    _check_conditional(gan)
+    out_dir = _prepare_out_dir(out_dir, overwrite)
+    metadata = _metadata(gan, recipe, max_samples)
+    metadata["format"] = format
+    metadata["signatures"] = {
+        "generator": f"z float32 [n, {metadata['latent_dim']}] -> images float32 "
+        f"[n, {', '.join(str(d) for d in metadata['image_shape'])}] in [-1, 1]"
+    }
+    signature = [tf.TensorSpec([None, gan.latent_dim], tf.float32, name="z")]
+    keras_format, filename = {"onnx": ("onnx", "generator.onnx"),
+                              "litert": ("litert", "generator.tflite")}[format]
+
+    def write(directory):
+        gan.generator.export(os.path.join(directory, filename), format=keras_format,
+                             input_signature=signature, verbose=False)
+        _write_files(directory, metadata)
+
+    try:
+        _write_into_place(out_dir, write)
+    except ImportError as exc:
+        raise errors.KganError(
+            f"Exporting to {format} needs a package that is not installed ({exc}). "
+            "For onnx: `pip install tf2onnx onnx onnxruntime`. The default format, "
+            "saved_model, needs nothing more."
+        ) from exc
+    return metadata
+
+
+def describe(path):
+    """Returns the metadata stored in an exported model directory.
+
+    Reads the `metadata` signature of a SavedModel (or `kgan.json` of an
+    onnx/litert export): `kgan_version`, `latent_dim`, `image_shape`,
+    `max_samples`, `discriminator_output`, `loss`, `recipe` (YAML text) and
+    `signatures`.
+    """
+    if not os.path.isdir(path):
+        raise errors.KganError(f"{path} is not a directory; give an exported model directory.")
+    if not is_saved_model(path):
+        json_path = os.path.join(path, METADATA_FILE)
+        if not os.path.exists(json_path):
+            raise errors.KganError(
+                f"{path} is not a kgan export: it has no saved_model.pb and no "
+                f"{METADATA_FILE}. Create one with `kgan export RUN_DIR OUT_DIR`."
+            )
+        with open(json_path, encoding="utf-8") as f:
+            return json.load(f)
+    loaded = tf.saved_model.load(path)
+    if "metadata" not in loaded.signatures:
+        raise errors.KganError(
+            f"{path} is a SavedModel but not one kgan exported (it has no `metadata` "
+            f"signature; it has {sorted(loaded.signatures)})."
+        )
+    return _decode_metadata(loaded.signatures["metadata"]())
+
+
+def format_description(metadata):
+    """Human-readable text of `describe`'s dict, as `kgan export --describe` prints."""
+    lines = [
+        f"kgan version:         {metadata['kgan_version']}",
+        f"format:               {metadata.get('format', 'saved_model')}",
+        f"latent_dim:           {metadata['latent_dim']}",
+        f"image_shape:          {list(metadata['image_shape'])}",
+        f"max_samples:          {metadata['max_samples']}",
+        f"loss:                 {metadata['loss'] or '(unknown)'}",
+        f"discriminator_output: {metadata['discriminator_output']}",
+    ]
+    if metadata.get("signatures"):
+        lines.append("signatures:")
+        lines += [f"  {name}: {text}" for name, text in metadata["signatures"].items()]
+    lines.append("recipe:")
+    recipe = metadata["recipe"].rstrip() or "(none stored)"
+    lines += ["  " + line for line in recipe.splitlines()]
+    return "\n".join(lines)
+
+
+def is_saved_model(path):
+    """True if `path` is a SavedModel directory."""
+    return os.path.isdir(path) and (
+        os.path.exists(os.path.join(path, "saved_model.pb"))
+        or os.path.exists(os.path.join(path, "saved_model.pbtxt"))
+    )
+
+
+class SavedModelSampler:
+    """Draws samples from an exported SavedModel like `GAN.generate` does.
+
+    Example:
+
+    ```python
+    sampler = kgan.export.load_sampler("exported/mnist")
+    images = sampler.generate(16, seed=0)     # float32 in [-1, 1]
+    ```
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.metadata = describe(path)
+        self.latent_dim = int(self.metadata["latent_dim"])
+        self.max_samples = int(self.metadata["max_samples"])
+        self._generate = tf.saved_model.load(path).signatures["generate"]
+
+    def generate(self, num_samples, seed=0, batch_size=256):
+        """Returns `num_samples` images in [-1, 1], as `GAN.generate` would."""
+        z = latent.sample(num_samples, self.latent_dim, seed)
+        batch_size = min(batch_size, self.max_samples)
+        batches = [
+            self._generate(z=z[start : start + batch_size])["images"].numpy()
+            for start in range(0, int(num_samples), batch_size)
+        ]
+        if not batches:
+            return np.zeros((0, *self.metadata["image_shape"]), np.float32)
+        return np.concatenate(batches)
+
+
+def load_sampler(path):
+    """Returns a `SavedModelSampler` for an exported SavedModel directory."""
+    if not is_saved_model(path):
+        raise errors.KganError(
+            f"{path} is not a SavedModel directory (no saved_model.pb). Give a run "
+            "directory or the output of `kgan export`."
+        )
+    return SavedModelSampler(path)
+
+
+def to_uint8(images):
+    """Maps images in [-1, 1] to uint8 [0, 255], as `serving_default` does.
+
+    Values outside [-1, 1] are clipped; halves round to even (as numpy's
+    `np.round` and `tf.round` do).
+    """
+    images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
+    return tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
+
+
+@click.command("export")
+@click.argument("paths", nargs=-1, required=True, metavar="RUN_DIR OUT_DIR")
+@click.option("--checkpoint", default="last", show_default=True, metavar="last|best|PATH",
+              help="Which checkpoint of the run to export.")
+@click.option("--format", "export_format", type=click.Choice(FORMATS), default="saved_model",
+              show_default=True, help="saved_model is the full export; onnx and litert "
+              "hold the generator alone.")
+@click.option("--max-samples", type=click.IntRange(min=1), default=1024, show_default=True,
+              metavar="N", help="Most images one serving_default request may ask for.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT_DIR if it exists.")
+@click.option("--describe", "describe_only", is_flag=True,
+              help="Print what an exported model holds: `kgan export --describe OUT_DIR`.")
+def export_command(paths, checkpoint, export_format, max_samples, overwrite, describe_only):
+    """Export a run's GAN as a SavedModel that serves without kgan.
+
+    `kgan export runs/mnist-20250101-120000 exported/mnist` writes a
+    TensorFlow SavedModel with the signatures serving_default (num_samples,
+    seed -> uint8 images), generate (z -> images in [-1, 1]), discriminate
+    (images -> score) and metadata. `kgan export --describe exported/mnist`
+    prints its recipe, latent size, image shape and kgan version.
+    """
+    if describe_only:
+        if len(paths) != 1:
+            raise click.UsageError("--describe takes one path: kgan export --describe OUT_DIR")
+        click.echo(format_description(describe(paths[0])))
+        return
+    if len(paths) != 2:
+        raise click.UsageError(
+            "export takes RUN_DIR and OUT_DIR: kgan export RUN_DIR OUT_DIR "
+            "(or kgan export --describe OUT_DIR)."
+        )
+    from kgan import runs
+
+    run_dir, out_dir = paths
+    run = runs.load_run(run_dir, checkpoint=checkpoint)
+    metadata = export(
+        run.gan, out_dir, format=export_format, recipe=run.recipe,
+        max_samples=max_samples, overwrite=overwrite,
+    )
+    click.echo(f"Exported {run.checkpoint_path} to {out_dir} ({export_format}).")
+    click.echo(format_description(metadata))
+
+
+def _signatures(gan, max_samples, metadata):
+    """Returns {name: (fn, input_signature)}; the first one is `serving_default`."""
+    generator, discriminator = gan.generator, gan.discriminator
+    latent_dim = int(gan.latent_dim)
+    image_shape = tuple(metadata["image_shape"])
+    probabilistic = metadata["discriminator_output"] == "probability"
+
+    def generate_images(z):
+        return tf.cast(generator(z, training=False), tf.float32)
+
+    def serving_default(num_samples, seed):
+        num_samples = _scalar(num_samples, "num_samples")
+        seed = _scalar(seed, "seed")
+        checks = [
+            tf.debugging.assert_non_negative(num_samples, message="num_samples must be >= 0"),
+            tf.debugging.assert_less_equal(
+                num_samples, tf.constant(max_samples, tf.int32),
+                message=f"num_samples must be <= {max_samples}, the limit set at export "
+                f"(kgan export --max-samples); ask for fewer images per request",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            num_samples = tf.identity(num_samples)
+        z = latent.sample(num_samples, latent_dim, seed)
+        return {"images": to_uint8(generate_images(z))}
+
+    def generate(z):
+        z = _batch_of(z, "z", (latent_dim,), max_samples)
+        return {"images": generate_images(z)}
+
+    def discriminate(images):
+        images = _batch_of(images, "images", image_shape, max_samples)
+        logits = tf.cast(discriminator(images, training=False), tf.float32)
+        logits = tf.reshape(logits, [-1])
+        return {"score": tf.sigmoid(logits) if probabilistic else logits}
+
+    constants = {
+        key: tf.constant(value)
+        for key, value in _metadata_tensors(metadata).items()
+    }
+
+    def metadata_fn():
+        return {key: tf.identity(value) for key, value in constants.items()}
+
+    return {
+        "serving_default": (
+            serving_default,
+            # Scalars; any shape is accepted so that TF Serving's row format,
+            # which sends each as a list of one, works too.
+            [tf.TensorSpec(None, tf.int32, name="num_samples"),
+             tf.TensorSpec(None, tf.int64, name="seed")],
+        ),
+        "generate": (generate, [tf.TensorSpec([None, latent_dim], tf.float32, name="z")]),
+        "discriminate": (
+            discriminate, [tf.TensorSpec([None, *image_shape], tf.float32, name="images")]
+        ),
+        "metadata": (metadata_fn, []),
+    }
+
+
+# A signature's shapes document its inputs but are not enforced when it is
+# called, so the shapes are checked inside, with messages that name the input.
+def _scalar(x, name):
+    # TF Serving's row ("instances") format sends a scalar as a list of one.
+    check = tf.debugging.assert_equal(
+        tf.size(x), 1,
+        message=f"{name} must be one integer (a scalar, or a list of one)",
+    )
+    with tf.control_dependencies([check]):
+        return tf.reshape(x, [])
+
+
+def _batch_of(x, name, inner_shape, max_samples):
+    # EnsureShape checks at run time, and its error names the input and the
+    # expected shape: "Shape of tensor z [2,5] is not compatible with
+    # expected shape [?,100]".
+    x = tf.ensure_shape(x, [None, *inner_shape], name=f"check_{name}_shape")
+    check = tf.debugging.assert_less_equal(
+        tf.shape(x)[0], max_samples,
+        message=f"{name} may hold at most {max_samples} rows, the limit set at export "
+        f"(kgan export --max-samples); send fewer per request",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
+
+
+def _metadata(gan, recipe, max_samples):
+    from kgan import __version__
+
+    loss_fn = getattr(gan, "loss_fn", None)
+    if loss_fn is None:
+        output = "logit"
+    else:
+        output = "probability" if loss_fn.probabilistic else "critic_score"
+    if recipe is None:
+        recipe_text = ""
+    elif isinstance(recipe, str):
+        recipe_text = recipe
+    else:
+        recipe_text = yaml.safe_dump(recipe, sort_keys=False)
+    image_shape = [int(d) for d in gan.generator.output_shape[1:]]
+    shape_text = "[n, " + ", ".join(str(d) for d in image_shape) + "]"
+    return {
+        "kgan_version": __version__,
+        "format": "saved_model",
+        "latent_dim": int(gan.latent_dim),
+        "image_shape": image_shape,
+        "num_classes": 0,
+        "max_samples": int(max_samples),
+        "loss": getattr(loss_fn, "name", "") or "",
+        "discriminator_output": output,
+        "recipe": recipe_text,
+        "signatures": {
+            "serving_default": f"num_samples int32 [], seed int64 [] -> images uint8 "
+            f"{shape_text}",
+            "generate": f"z float32 [n, {int(gan.latent_dim)}] -> images float32 "
+            f"{shape_text} in [-1, 1]",
+            "discriminate": f"images float32 {shape_text} in [-1, 1] -> score float32 [n] "
+            f"({output})",
+            "metadata": "() -> this description",
+        },
+    }
+
+
+def _metadata_tensors(metadata):
+    tensors = {}
+    for key, value in metadata.items():
+        if key == "signatures":
+            tensors[key] = json.dumps(value)
+        elif key == "image_shape":
+            tensors[key] = np.asarray(value, np.int64)
+        elif isinstance(value, int):
+            tensors[key] = np.int64(value)
+        else:
+            tensors[key] = str(value)
+    return tensors
+
+
+def _decode_metadata(tensors):
+    metadata = {}
+    for key, tensor in tensors.items():
+        value = tensor.numpy()
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        elif isinstance(value, np.ndarray):
+            value = [int(v) for v in value]
+        else:
+            value = int(value)
+        metadata[key] = value
+    if "signatures" in metadata:
+        metadata["signatures"] = json.loads(metadata["signatures"])
+    order = list(_METADATA_ORDER)
+    return dict(sorted(metadata.items(), key=lambda kv: order.index(kv[0])
+                       if kv[0] in order else len(order)))
+
+
+_METADATA_ORDER = (
+    "kgan_version", "format", "latent_dim", "image_shape", "num_classes", "max_samples",
+    "loss", "discriminator_output", "recipe", "signatures",
+)
+
+
+def _write_files(directory, metadata):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, METADATA_FILE), "w", encoding="utf-8") as f:
+        json.dump(metadata, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(directory, RECIPE_FILE), "w", encoding="utf-8") as f:
+        f.write(metadata["recipe"])
+
+
+def _write_into_place(out_dir, write):
+    # Write beside the target and move into place, so a failed export leaves
+    # no half-written model behind.
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(prefix=".kgan-export-", dir=parent)
+    try:
+        write(tmp_dir)
+        if os.path.exists(out_dir):
+            shutil.rmtree(out_dir)
+        os.replace(tmp_dir, out_dir)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _prepare_out_dir(out_dir, overwrite):
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not overwrite:
+        if not os.path.isdir(out_dir) or os.listdir(out_dir):
+            raise errors.KganError(
+                f"{out_dir} already exists. Choose a new directory, or pass "
+                "--overwrite (overwrite=True) to replace it."
+            )
+    elif os.path.exists(out_dir) and overwrite and not os.path.isdir(out_dir):
+        raise errors.KganError(f"{out_dir} is a file; give a directory to export into.")
+    return out_dir
+
+
+def _check_conditional(gan):
+    if getattr(gan, "num_classes", None):
+        raise errors.KganError(
+            "Exporting a conditional GAN is not supported yet: its signatures need a "
+            "`labels` input (see kgan/export.py)."
+        )
