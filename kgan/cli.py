@@ -100,13 +100,18 @@ def plugins():
 @click.option("--checkpoint", default="last", show_default=True, metavar="WHICH",
               help='"last", "best" or a .keras file of the run.')
 def sample(run_dir, num, seed, output, checkpoint):
-    """Write a picture of N samples from the generator of RUN_DIR."""
+    """Write a picture of N samples from the generator of RUN_DIR (or of a SavedModel)."""
+    from kgan import export
     from kgan import images
     from kgan import runs
 
-    run = runs.load_run(run_dir, checkpoint=checkpoint)
-    images.save_samples(run.gan.generate(num, seed=seed), output)
-    click.echo(f"Wrote {num} samples of {run.checkpoint_path} to {output}")
+    if export.is_saved_model(run_dir):  # the output of `kgan export`
+        generator, source = export.load_sampler(run_dir), run_dir
+    else:
+        run = runs.load_run(run_dir, checkpoint=checkpoint)
+        generator, source = run.gan, run.checkpoint_path
+    images.save_samples(generator.generate(num, seed=seed), output)
+    click.echo(f"Wrote {num} samples of {source} to {output}")
 
 
 def _config():
@@ -128,3 +133,8 @@ def _registries():
     from kgan import data
 
     return [kgan.ARCHITECTURES, kgan.LOSSES, data.DATASETS]
+
+
+from kgan.export import export_command  # noqa: E402
+
+main.add_command(export_command)
