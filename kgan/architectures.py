@@ -20,6 +20,7 @@ as `kgan.generator("tiny", ..., units=64)` or in a recipe.
 """
 
 import inspect
+import numbers
 
 from kgan import errors
 from kgan.registry import Registry
@@ -57,14 +58,18 @@ def generator(name, latent_dim, output_shape, **params):
     """
     build = ARCHITECTURES.get(name).build_generator
     _check_parameters(name, "generator", build, params)
-    return build(latent_dim=int(latent_dim), output_shape=tuple(output_shape), **params)
+    if not _is_positive_int(latent_dim):
+        raise errors.KganError(f"latent_dim must be an integer >= 1, got {latent_dim!r}.")
+    output_shape = _sample_shape(output_shape, "output_shape", "generator", name)
+    return build(latent_dim=int(latent_dim), output_shape=output_shape, **params)
 
 
 def discriminator(name, input_shape, **params):
     """Builds the discriminator of the architecture registered as `name`."""
     build = ARCHITECTURES.get(name).build_discriminator
     _check_parameters(name, "discriminator", build, params)
-    return build(input_shape=tuple(input_shape), **params)
+    input_shape = _sample_shape(input_shape, "input_shape", "discriminator", name)
+    return build(input_shape=input_shape, **params)
 
 
 def parameters(name, role):
@@ -76,6 +81,23 @@ def parameters(name, role):
         for p in inspect.signature(build).parameters.values()
         if p.name not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
     ]
+
+
+def _sample_shape(shape, argument, role, name):
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        shape = None
+    if not shape or not all(_is_positive_int(size) for size in shape):
+        raise errors.KganError(
+            f"The {role} of architecture \"{name}\" needs {argument} as a tuple of "
+            f"positive sizes without the batch, e.g. (28, 28, 1) or (2,); got {shape!r}."
+        )
+    return tuple(int(size) for size in shape)
+
+
+def _is_positive_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
 def _check_parameters(name, role, build, params):

@@ -7,7 +7,8 @@ import kgan
 
 
 def _num_resolutions(shape, role):
-    """How many stride-2 stages take a 3..7-pixel base to `shape`'s height and width."""
+    """Stride-2 stages and base size: halve height and width while both are even
+    and their halves at least 3 (28 -> 14 -> 7, 32 -> ... -> 4, 64 -> ... -> 4)."""
     if len(shape) != 3:
         raise kgan.KganError(
             f"dcgan makes images of shape (height, width, channels); the {role} was "
