@@ -85,6 +85,11 @@ class GAN(keras.Model):
         self.d_steps = d_steps
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        # Evaluation draws its own noise, so that `evaluate` (or validation
+        # during `fit`) does not shift the training noise of later steps.
+        self.eval_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else seed + 1, name="eval_noise_seed"
+        )
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.real_score_tracker = keras.metrics.Mean(name="real_score")
@@ -190,8 +195,9 @@ class GAN(keras.Model):
                     d_loss += penalty
                 scaled_d_loss = d_loss * loss_scale
             d_vars = self.discriminator.trainable_variables
-            d_grads = tape.gradient(scaled_d_loss, d_vars)
-            self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+            if d_vars:
+                d_grads = tape.gradient(scaled_d_loss, d_vars)
+                self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
             self.loss_fn.after_discriminator_step(self.discriminator)
             self.d_loss_tracker.update_state(d_loss)
             self.real_score_tracker.update_state(self.loss_fn.score(real_logits))
@@ -203,14 +209,17 @@ class GAN(keras.Model):
             g_loss = tf.reduce_mean(self.loss_fn.generator_loss(fake_logits))
             scaled_g_loss = g_loss * loss_scale
         g_vars = self.generator.trainable_variables
-        g_grads = tape.gradient(scaled_g_loss, g_vars)
-        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        # A frozen generator (no trainable weights) trains D alone against a
+        # fixed p_g, as in Proposition 1; Keras optimizers reject empty updates.
+        if g_vars:
+            g_grads = tape.gradient(scaled_g_loss, g_vars)
+            self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
         self.g_loss_tracker.update_state(g_loss)
         return {metric.name: metric.result() for metric in self.metrics}
 
     def test_step(self, data):
         real = _features(data)
-        z = self._noise(tf.shape(real)[0])
+        z = self._noise(tf.shape(real)[0], self.eval_seed_generator)
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(self.generator(z, training=False), training=False)
         self.d_loss_tracker.update_state(
@@ -223,12 +232,11 @@ class GAN(keras.Model):
         self.fake_score_tracker.update_state(self.loss_fn.score(fake_logits))
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def _noise(self, m):
+    def _noise(self, m, seed_generator=None):
         """m fresh noise vectors for this replica: its slice of the global batch's draw."""
+        seed_generator = seed_generator or self.seed_generator
         return latent.replica_slice(
-            lambda rows: keras.random.normal(
-                (rows, self.latent_dim), seed=self.seed_generator
-            ),
+            lambda rows: keras.random.normal((rows, self.latent_dim), seed=seed_generator),
             m,
         )
 

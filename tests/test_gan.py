@@ -176,6 +176,15 @@ def test_scores_are_probabilities_for_probabilistic_losses(make_gan, loss, to_sc
         assert 0.0 < result["real_score"] < 1.0 and 0.0 < result["fake_score"] < 1.0
 
 
+def test_evaluate_does_not_shift_the_training_noise(make_gan):
+    evaluated, plain, real = make_gan(), make_gan(), _data(8)
+    evaluated.evaluate(real, batch_size=8, verbose=0)
+    np.testing.assert_array_equal(evaluated.seed_generator.state.numpy(), [7, 0])
+    for gan in (evaluated, plain):
+        gan.train_on_batch(real)
+    _assert_same_weights(evaluated, plain)
+
+
 # --- Sampling ------------------------------------------------------------------
 
 
