@@ -1,0 +1,195 @@
+"""Run directories: sample grids, atomic checkpoints, load_run, and kill-and-resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from kgan import config
+from kgan import images
+from kgan import runs
+from kgan import train
+from kgan.errors import KganError
+
+TINY = {
+    "name": "tiny",
+    "data": {"name": "ring2d", "num_examples": 256},
+    "model": {"latent_dim": 3,
+              "generator": {"name": "mlp", "hidden_units": [8], "output_activation": "linear"},
+              "discriminator": {"name": "mlp", "hidden_units": [8]}},
+    "train": {"jit_compile": False},
+}
+
+
+def tiny_gan():
+    return train.build_gan(config.validate(TINY), sample_shape=(2,))
+
+
+def test_save_grid_lays_images_out_in_rows(tmp_path):
+    batch = np.stack([np.full((4, 3, 1), value, np.float32) for value in (-1, 0, 1, 1, -1)])
+    grid = images.save_grid(batch, tmp_path / "grid.png", padding=1)
+    # ceil(sqrt(5)) = 3 columns, 2 rows, 1 pixel of padding around each image.
+    assert grid.shape == (2 * 5 + 1, 3 * 4 + 1, 1)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "grid.png")), grid[..., 0])
+    assert grid[1, 1, 0] == 0 and grid[1, 5, 0] == 128 and grid[1, 9, 0] == 255
+    assert grid[0, :, 0].max() == 0  # padding
+
+
+def test_save_grid_refuses_non_images(tmp_path):
+    with pytest.raises(ValueError, match=r"\[N, H, W, 1 or 3\]"):
+        images.save_grid(np.zeros((4, 5, 5, 2)), tmp_path / "x.png")
+
+
+def test_checkpoints_keep_the_newest_and_restore_the_noise_state(tmp_path):
+    gan = tiny_gan()
+    run_dir = str(tmp_path)
+    (tmp_path / runs.CHECKPOINTS).mkdir()
+    partial = tmp_path / runs.CHECKPOINTS / ".partial-ckpt-00000099.keras"
+    partial.write_bytes(b"half a file from a killed run")
+    for step in (1, 2, 3):
+        gan.seed_generator.state.assign([7, step * 10])
+        runs.save_checkpoint(gan, run_dir, step, keep=2)
+    assert sorted(os.listdir(tmp_path / runs.CHECKPOINTS)) == [
+        "ckpt-00000002.keras", "ckpt-00000003.keras", "state.json"]
+    latest = runs.latest_checkpoint(run_dir)
+    assert latest["step"] == 3
+    restored = runs.restore_checkpoint(latest)
+    np.testing.assert_array_equal(restored.seed_generator.state.numpy(), [7, 30])
+    for mine, theirs in zip(gan.weights, restored.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    # A checkpoint listed in state.json but gone from disk is skipped.
+    os.remove(latest["path"])
+    assert runs.latest_checkpoint(run_dir)["step"] == 2
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "recipe.yaml"
+    runs.atomic_write_text(path, "old")
+
+    def broken(tmp):
+        with open(tmp, "w") as file:
+            file.write("new but incomplete")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        runs.atomic_write(path, broken)
+    assert path.read_text() == "old"
+
+
+def test_load_run_picks_final_then_newest_checkpoint(tmp_path):
+    recipe = config.validate(TINY)
+    run_dir = runs.create(recipe, str(tmp_path / "run"))
+    with pytest.raises(KganError, match="has no checkpoint yet"):
+        runs.load_run(run_dir)
+    gan = train.build_gan(recipe, sample_shape=(2,))
+    checkpoint = runs.save_checkpoint(gan, run_dir, 4, keep=3)
+    assert runs.load_run(run_dir).checkpoint_path == checkpoint
+    runs.save_final(gan, run_dir)
+    run = runs.load_run(run_dir)
+    assert run.checkpoint_path == os.path.join(run_dir, runs.FINAL_GAN)
+    assert run.recipe == recipe
+    assert runs.load_run(run_dir, checkpoint=checkpoint).checkpoint_path == checkpoint
+    with pytest.raises(KganError, match="records no best checkpoint"):
+        runs.load_run(run_dir, checkpoint="best")
+    assert keras.models.load_model(os.path.join(run_dir, runs.FINAL_GENERATOR)).output_shape == (None, 2)
+
+
+SLOW_LOSS = '''
+import os
+import time
+
+import tensorflow as tf
+
+import kgan
+from kgan_plugins.losses import NonSaturating
+
+
+def _pause():
+    time.sleep(float(os.environ.get("KGAN_TEST_STEP_SLEEP", "0")))
+    return 0
+
+
+@kgan.register_loss("test_runs_slow")
+class Slow(NonSaturating):
+    """The non-saturating loss, pausing after each D update so a test can kill mid-run."""
+
+    def after_discriminator_step(self, discriminator):
+        tf.py_function(_pause, [], tf.int32)
+'''
+
+KILL_RECIPE = """
+    name: kill-me
+    seed: 5
+    deterministic: true
+    plugins: [slow_loss.py]
+    data: {name: ring2d, num_examples: 640}
+    model:
+      latent_dim: 4
+      generator: {name: mlp, hidden_units: [16, 16], output_activation: linear}
+      discriminator: {name: mlp, hidden_units: [16, 16], dropout: 0.2}
+    loss: {name: test_runs_slow}
+    train: {epochs: 3, steps_per_epoch: 15, batch_size: 16, d_steps: 2}
+    checkpoint: {every_steps: 7, keep: 2}
+    samples: {num: 16}
+"""
+TOTAL_STEPS = 45
+
+
+def kgan_command(*args, sleep):
+    env = {**os.environ, "KGAN_TEST_STEP_SLEEP": str(sleep)}
+    command = [sys.executable, "-c", "from kgan.cli import main; main()", *map(str, args)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def finish(process, timeout=300):
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output
+    return output
+
+
+def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
+    (tmp_path / "slow_loss.py").write_text(SLOW_LOSS)
+    (tmp_path / "recipe.yaml").write_text(textwrap.dedent(KILL_RECIPE))
+    recipe, killed_dir, whole_dir = tmp_path / "recipe.yaml", tmp_path / "killed", tmp_path / "whole"
+
+    whole = kgan_command("train", recipe, "--run-dir", whole_dir, "--quiet", sleep=0)
+    killed = kgan_command("train", recipe, "--run-dir", killed_dir, "--quiet", sleep=0.1)
+    state = killed_dir / "checkpoints" / "state.json"
+    deadline = time.time() + 240
+    while not state.exists() and killed.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()
+    finish(whole)
+
+    step = json.loads(state.read_text())["checkpoints"][-1]["step"]
+    assert 0 < step < TOTAL_STEPS, "the run was not killed mid-run"
+    assert step % 15, "the checkpoint should fall inside an epoch (every_steps 7)"
+    assert not (killed_dir / runs.FINAL_GAN).exists()
+
+    output = finish(kgan_command("train", "--resume", killed_dir, "--quiet", sleep=0))
+    assert f"at step {step}" in output
+
+    # load_run imports the recipe's plugins, which the saved loss needs.
+    resumed = runs.load_run(str(killed_dir)).gan
+    uninterrupted = runs.load_run(str(whole_dir)).gan
+    assert int(resumed.g_optimizer.iterations.numpy()) == TOTAL_STEPS
+    assert len(resumed.weights) == len(uninterrupted.weights)
+    for mine, theirs in zip(resumed.weights, uninterrupted.weights):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7,
+                                   err_msg=mine.path)
+    for optimizer in ("d_optimizer", "g_optimizer"):
+        for mine, theirs in zip(getattr(resumed, optimizer).variables,
+                                getattr(uninterrupted, optimizer).variables):
+            np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+    rows = (killed_dir / "metrics.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[1] for row in rows] == ["15", "30", "45"]
