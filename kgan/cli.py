@@ -138,3 +138,8 @@ def _registries():
 from kgan.export import export_command  # noqa: E402
 
 main.add_command(export_command)
+
+from kgan.evaluator import evaluate_command, evaluator_command  # noqa: E402
+
+main.add_command(evaluator_command)
+main.add_command(evaluate_command)
