@@ -55,15 +55,17 @@ def build_classifier(input_shape, num_classes, feature_units=128, seed=0):
     """The evaluator's small CNN: two conv blocks, a feature layer, logits.
 
     The `features` layer (ReLU, `feature_units` wide) is the feature space of
-    FID/KID/precision/recall. About 99.2% test accuracy on MNIST and 91% on
-    Fashion-MNIST after 3 and 6 epochs.
+    FID/KID/precision/recall. `train_evaluator` trains it with Adam and a
+    cosine-decayed learning rate (see its docstring for measured accuracy).
     """
     initializer = keras.initializers.GlorotUniform
     inputs = keras.Input(input_shape, name="images")
     x = inputs
     for i, filters in enumerate((32, 64)):
-        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu",
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
                                 kernel_initializer=initializer(seed + i))(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Flatten()(x)
     features = keras.layers.Dense(feature_units, activation="relu", name=FEATURE_LAYER,
@@ -165,7 +167,7 @@ def train_evaluator(dataset, epochs=None, batch_size=128, seed=0, path=None, ver
     Args:
         dataset: a tfds name with labels and a "test" split ("mnist",
             "fashion_mnist", "cifar10", ...).
-        epochs: passes over the train split; default 3 (6 for fashion_mnist).
+        epochs: passes over the train split; default 4 (8 for fashion_mnist).
         data_dir: prepared tfds data; defaults to `TFDS_DATA_DIR`.
 
     Returns:
@@ -186,8 +188,11 @@ def train_evaluator(dataset, epochs=None, batch_size=128, seed=0, path=None, ver
         )
     keras.utils.set_random_seed(seed)
     classifier = build_classifier(source.sample_shape, source.num_classes, seed=seed)
+    steps = epochs * math.ceil(len(train_x) / batch_size)
     classifier.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        # Cosine decay to zero: the last steps settle the weights, worth a few
+        # tenths of a percent of test accuracy over a constant rate.
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
@@ -379,6 +384,7 @@ class InceptionFeatures:
                 "no-top weights file (..._notop.h5) of keras.applications.InceptionV3."
             ) from None
         self.image_size = image_size
+        self._extract = tf.function(self._extract_batch, reduce_retracing=True)
 
     def features(self, images, batch_size=100):
         """`[n, 2048]` features of images in [-1, 1], `[n, H, W, 1 or 3]`."""
@@ -392,15 +398,17 @@ class InceptionFeatures:
             )
         outputs = []
         for start in range(0, len(images), batch_size):
-            batch = tf.convert_to_tensor(images[start : start + batch_size])
-            if batch.shape[-1] == 1:
-                batch = tf.repeat(batch, 3, axis=-1)
-            batch = data_lib.resize_images(batch, (self.image_size, self.image_size))
-            outputs.append(self.model(batch, training=False).numpy())
+            outputs.append(self._extract(tf.constant(images[start : start + batch_size])).numpy())
         return np.concatenate(outputs).astype(np.float64)
 
+    def _extract_batch(self, batch):
+        if batch.shape[-1] == 1:
+            batch = tf.repeat(batch, 3, axis=-1)
+        batch = data_lib.resize_images(batch, (self.image_size, self.image_size))
+        return self.model(batch, training=False)
 
-_DEFAULT_EPOCHS = {"mnist": 3, "fashion_mnist": 6}
+
+_DEFAULT_EPOCHS = {"mnist": 4, "fashion_mnist": 8}
 
 
 def _distances(real_features, fake_features, num_kid_subsets, k, seed):
@@ -497,7 +505,7 @@ def evaluator_command():
 @evaluator_command.command("train")
 @click.argument("dataset", metavar="DATASET")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Passes over the train split (default 3; 6 for fashion_mnist).")
+              help="Passes over the train split (default 4; 8 for fashion_mnist).")
 @click.option("--seed", type=int, default=0, show_default=True, metavar="SEED")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_command(dataset, epochs, seed, quiet):
