@@ -34,7 +34,6 @@ import click
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from kgan import errors
 from kgan import latent
@@ -156,13 +155,7 @@ def describe(path):
             )
         with open(json_path, encoding="utf-8") as f:
             return json.load(f)
-    loaded = tf.saved_model.load(path)
-    if "metadata" not in loaded.signatures:
-        raise errors.KganError(
-            f"{path} is a SavedModel but not one kgan exported (it has no `metadata` "
-            f"signature; it has {sorted(loaded.signatures)})."
-        )
-    return _decode_metadata(loaded.signatures["metadata"]())
+    return _load(path)[1]
 
 
 def format_description(metadata):
@@ -206,10 +199,10 @@ class SavedModelSampler:
 
     def __init__(self, path):
         self.path = path
-        self.metadata = describe(path)
+        model, self.metadata = _load(path)
         self.latent_dim = int(self.metadata["latent_dim"])
         self.max_samples = int(self.metadata["max_samples"])
-        self._generate = tf.saved_model.load(path).signatures["generate"]
+        self._generate = model.signatures["generate"]
 
     def generate(self, num_samples, seed=0, batch_size=256):
         """Returns `num_samples` images in [-1, 1], as `GAN.generate` would."""
@@ -373,6 +366,16 @@ def _batch_of(x, name, inner_shape, max_samples):
         return tf.identity(x)
 
 
+def _load(path):
+    model = tf.saved_model.load(path)
+    if "metadata" not in model.signatures:
+        raise errors.KganError(
+            f"{path} is a SavedModel but not one kgan exported (it has no `metadata` "
+            f"signature; it has {sorted(model.signatures)})."
+        )
+    return model, _decode_metadata(model.signatures["metadata"]())
+
+
 def _metadata(gan, recipe, max_samples):
     from kgan import __version__
 
@@ -386,7 +389,9 @@ def _metadata(gan, recipe, max_samples):
     elif isinstance(recipe, str):
         recipe_text = recipe
     else:
-        recipe_text = yaml.safe_dump(recipe, sort_keys=False)
+        from kgan import config
+
+        recipe_text = config.dump(recipe)
     image_shape = [int(d) for d in gan.generator.output_shape[1:]]
     shape_text = "[n, " + ", ".join(str(d) for d in image_shape) + "]"
     return {
