@@ -22,6 +22,7 @@ import sys
 import warnings
 
 from kgan import errors
+from kgan import registry
 
 ENTRY_POINT_GROUP = "kgan.plugins"
 _BUILTIN_DISTRIBUTION = "kgan"
@@ -69,6 +70,9 @@ def load_entry_points():
                 entry_point.load()
         except Exception as exc:  # A broken plugin must not break the others.
             _record_failure(origin, exc)
+        else:
+            module = getattr(entry_point, "module", None) or entry_point.value.split(":")[0]
+            registry.claim_module(module.strip(), origin)
 
 
 def load(spec, base_dir=None):

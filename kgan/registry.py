@@ -18,6 +18,7 @@ LOSSES.names("w*")         # ["wasserstein", "wasserstein_gp"]
 import dataclasses
 import fnmatch
 import inspect
+import weakref
 from typing import Any
 
 from kgan import errors
@@ -37,12 +38,16 @@ class Entry:
     description: str
 
 
+_REGISTRIES = weakref.WeakSet()
+
+
 class Registry:
     """Maps names to plugins of one kind (architecture, loss, dataset, ...)."""
 
     def __init__(self, kind):
         self.kind = kind
         self._entries = {}
+        _REGISTRIES.add(self)
 
     def register(self, name=None, obj=None, *, description=None):
         """Registers `obj` under `name`; usable as a decorator.
@@ -141,6 +146,19 @@ class Registry:
             location=location,
             description=description or _first_docstring_line(obj),
         )
+
+
+def claim_module(module_name, origin):
+    """Gives `origin` to the entries that module `module_name` registered as "code".
+
+    An entry point's module may have been imported directly before the entry
+    points were loaded (`from kgan_plugins.losses import ...`); its plugins
+    then registered as user code, and are relabelled here.
+    """
+    for registry in list(_REGISTRIES):
+        for name, entry in registry._entries.items():
+            if entry.origin == "code" and getattr(entry.obj, "__module__", None) == module_name:
+                registry._entries[name] = dataclasses.replace(entry, origin=origin)
 
 
 def _load_plugins():

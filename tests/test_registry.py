@@ -80,6 +80,8 @@ def test_membership_iteration_and_patterns():
 
 
 def test_built_ins_arrive_through_entry_points_with_descriptions():
+    # (test_losses.py imports kgan_plugins.losses directly, maybe before the
+    # entry points load: the origin must not depend on that order.)
     entry = kgan.LOSSES.entry("hinge")
     assert entry.origin == "built-in 'losses'"
     assert entry.description.startswith("Hinge loss")
@@ -172,6 +174,19 @@ def fake_entry_points(monkeypatch, restore_registries):
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
     monkeypatch.setattr(plugins, "_entry_points_loaded", False)
     monkeypatch.setattr(plugins, "_failures", [])
+    return points
+
+
+def test_an_entry_point_module_imported_early_keeps_its_origin(fake_entry_points):
+    _good()  # imported by user code before any registry lookup: origin "code"...
+    assert kgan.LOSSES._entries["acme_loss"].origin == "code"
+    already_imported = _EntryPoint("good", "acme.good_plugin", lambda: None)
+    already_imported.module = __name__  # where AcmeLoss was defined
+    fake_entry_points[1] = already_imported
+    with pytest.warns(UserWarning):
+        kgan.plugins.load_entry_points()
+    # ...until its entry point claims it.
+    assert kgan.LOSSES.entry("acme_loss").origin.startswith("entry point 'good = ")
 
 
 def test_a_broken_entry_point_is_reported_and_does_not_break_the_others(fake_entry_points):
