@@ -45,7 +45,7 @@ loss:                 # a registered loss; other keys are its parameters
   name: non_saturating
 
 train:
-  epochs: 20
+  epochs: 20             # passes of steps_per_epoch steps; a checkpoint and samples after each
   steps_per_epoch: null  # generator updates per epoch; null means one pass over the data
   batch_size: 64         # minibatch size m; each step reads k * m real examples
   d_steps: 1             # k, discriminator updates per generator update (Algorithm 1)
