@@ -11,7 +11,7 @@ the baseline iterates the dataset in Python and calls one `tf.function` per
 step.
 
 Every variant is compiled (warmed up) first; then timed rounds of the
-variants are interleaved (A B A B ...) so that load from other processes
+variants are interleaved (A B, B A, A B ...) so that load from other processes
 hits all of them alike, and the median round of each is reported as images/s
 (real images consumed per second: k * m per step) with its ratio to the
 hand-written loop, with XLA (`jit_compile`) on and/or off.
@@ -64,6 +64,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps-per-execution", type=int, default=1, metavar="N",
                         help="if > 1, also time kgan compiled with steps_per_execution=N")
     parser.add_argument("--latent-dim", type=int, default=100)
+    parser.add_argument("--base-filters", type=int, default=64,
+                        help="dcgan base_filters of both networks")
     parser.add_argument("--data", choices=("random", "mnist"), default="random",
                         help="random images in [-1, 1], or MNIST via tfds (TFDS_DATA_DIR)")
     parser.add_argument("--num-examples", type=int, default=8192,
@@ -71,7 +73,7 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     for name in ("batch_size", "d_steps", "steps", "rounds", "steps_per_execution",
-                 "latent_dim", "num_examples"):
+                 "latent_dim", "base_filters", "num_examples"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.steps % args.steps_per_execution:
@@ -108,14 +110,21 @@ def main(argv=None):
             print(f"  warm-up jit={'on' if jit else 'off'} {name}: "
                   f"{time.perf_counter() - start:.1f} s", flush=True)
         seconds = {name: [] for name in variants}
-        for _ in range(args.rounds):
-            for name, run_steps in variants.items():
-                start = time.perf_counter()
-                run_steps(args.steps)
+        cpu_seconds = {name: [] for name in variants}
+        for round_index in range(args.rounds):
+            # A B, then B A: neither variant always runs right after the other.
+            order = list(variants)[:: 1 if round_index % 2 == 0 else -1]
+            for name in order:
+                start, cpu_start = time.perf_counter(), time.process_time()
+                variants[name](args.steps)
                 seconds[name].append(time.perf_counter() - start)
+                cpu_seconds[name].append(time.process_time() - cpu_start)
+            print(f"  round {round_index + 1}/{args.rounds} jit={'on' if jit else 'off'}: "
+                  + ", ".join(f"{name} {args.steps * rows_per_step / seconds[name][-1]:.0f}"
+                              for name in variants) + " images/s", flush=True)
+        plain_rate = statistics.median(args.steps * rows_per_step / t for t in seconds[PLAIN])
         for name, times in seconds.items():
             rates = [args.steps * rows_per_step / t for t in times]
-            paired = [p / t for p, t in zip(seconds[PLAIN], times)]
             results.append({
                 "jit": jit,
                 "variant": name,
@@ -123,9 +132,14 @@ def main(argv=None):
                 "min_images_per_s": min(rates),
                 "max_images_per_s": max(rates),
                 "ms_per_step": 1000 * statistics.median(times) / args.steps,
-                "ratio": statistics.median(rates)
-                / statistics.median(args.steps * rows_per_step / t for t in seconds[PLAIN]),
-                "paired_ratio": statistics.median(paired),
+                "cpu_ms_per_step": 1000 * statistics.median(cpu_seconds[name]) / args.steps,
+                "ratio": statistics.median(rates) / plain_rate,
+                "paired_ratio": statistics.median(
+                    p / t for p, t in zip(seconds[PLAIN], times)
+                ),
+                "cpu_ratio": statistics.median(
+                    p / t for p, t in zip(cpu_seconds[PLAIN], cpu_seconds[name])
+                ),
             })
 
     _print_table(results, args)
@@ -146,8 +160,10 @@ def _images(args):
 def _make_variants(args, dataset, jit):
     """Returns {name: run_steps(n)}, each variant on its own copy of the same networks."""
     keras.utils.set_random_seed(args.seed)
-    generator = kgan.generator("dcgan", latent_dim=args.latent_dim, output_shape=IMAGE_SHAPE)
-    discriminator = kgan.discriminator("dcgan", input_shape=IMAGE_SHAPE)
+    generator = kgan.generator("dcgan", latent_dim=args.latent_dim, output_shape=IMAGE_SHAPE,
+                               base_filters=args.base_filters)
+    discriminator = kgan.discriminator("dcgan", input_shape=IMAGE_SHAPE,
+                                       base_filters=args.base_filters)
 
     variants = {PLAIN: _plain_loop(*_clone(generator, discriminator), args, dataset, jit)}
     variants["kgan GAN.fit"] = _kgan_fit(
@@ -240,17 +256,19 @@ def _print_table(results, args):
     print()
     print(f"DCGAN 28x28x1, m={args.batch_size}, k={args.d_steps}, {args.steps} steps x "
           f"{args.rounds} interleaved rounds, median round (min..max):")
-    header = (f"{'jit':<4} {'variant':<28} {'images/s':>9} {'(min..max)':>17} "
-              f"{'ms/step':>8} {'ratio':>6} {'paired':>7}")
+    header = (f"{'jit':<4} {'variant':<28} {'images/s':>9} {'(min..max)':>13} "
+              f"{'ms/step':>8} {'cpu ms/step':>11} {'ratio':>6} {'paired':>7} {'cpu':>6}")
     print(header)
     print("-" * len(header))
     for row in results:
         spread = f"({row['min_images_per_s']:.0f}..{row['max_images_per_s']:.0f})"
         print(f"{'on' if row['jit'] else 'off':<4} {row['variant']:<28} "
-              f"{row['images_per_s']:>9.0f} {spread:>17} {row['ms_per_step']:>8.1f} "
-              f"{row['ratio']:>6.3f} {row['paired_ratio']:>7.3f}")
-    print("ratio: median images/s over the hand-written loop's; paired: median over "
-          "rounds of the per-round ratio (same moment, same machine load).")
+              f"{row['images_per_s']:>9.0f} {spread:>13} {row['ms_per_step']:>8.1f} "
+              f"{row['cpu_ms_per_step']:>11.1f} {row['ratio']:>6.3f} "
+              f"{row['paired_ratio']:>7.3f} {row['cpu_ratio']:>6.3f}")
+    print("ratio: median images/s over the hand-written loop's. paired: median over rounds "
+          "of the per-round ratio (same moment, same load). cpu: the same from this "
+          "process's CPU time, which other processes on a shared machine disturb less.")
 
 
 def _load():
