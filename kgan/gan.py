@@ -158,6 +158,12 @@ class GAN(keras.Model):
         Returns:
             A numpy array of generator outputs (images in [-1, 1]).
         """
+        if not _is_int(num_samples) or num_samples < 1:
+            raise errors.KganError(
+                f"generate() needs num_samples >= 1 (an integer), got {num_samples!r}."
+            )
+        if not _is_int(seed):
+            raise errors.KganError(f"generate() needs an integer seed, got {seed!r}.")
         z = latent.sample(num_samples, self.latent_dim, seed)
         return self.generator.predict(z, batch_size=batch_size, verbose=0)
 

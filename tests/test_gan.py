@@ -197,6 +197,10 @@ def test_call_runs_the_generator_and_generate_is_seeded(make_gan):
     np.testing.assert_allclose(samples, gan.generator(z), atol=1e-6)
     np.testing.assert_array_equal(gan.generate(5, seed=3), samples)
     assert not np.allclose(gan.generate(5, seed=4), samples)
+    with pytest.raises(kgan.KganError, match="num_samples"):
+        gan.generate(0)
+    with pytest.raises(kgan.KganError, match="integer seed"):
+        gan.generate(2, seed=None)
 
 
 # --- fit -----------------------------------------------------------------------
