@@ -18,6 +18,8 @@ import os
 # kgan's training step is written for TensorFlow; pick that Keras backend
 # unless the user chose one, and refuse a different one with a clear message.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow's C++ start-up chatter (CPU feature notes) is not for kgan's users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 from kgan import errors
 from kgan.registry import Registry
 
-LOSSES = Registry("loss")
+LOSSES = Registry("loss", plural="losses")
 
 
 def register_loss(name=None, *, description=None):

@@ -44,8 +44,9 @@ _REGISTRIES = weakref.WeakSet()
 class Registry:
     """Maps names to plugins of one kind (architecture, loss, dataset, ...)."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, plural=None):
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self._entries = {}
         _REGISTRIES.add(self)
 
@@ -89,12 +90,12 @@ class Registry:
 
         failures = "".join(
             f" Note: plugin {failure.source} failed to load ({failure.error}), so its "
-            f"{self.kind}s may be missing."
+            f"{self.plural} may be missing."
             for failure in plugins.failures()
         )
         raise errors.UnknownPluginError(
             f'Unknown {self.kind} "{name}".{errors.did_you_mean(name, self._entries)} '
-            f"Known {self.kind}s: {known}. Register new ones with "
+            f"Known {self.plural}: {known}. Register new ones with "
             f"kgan.register_{self.kind}(name), a recipe's `plugins:` list, or a "
             f"package's `kgan.plugins` entry point.{failures}"
         )
@@ -132,7 +133,7 @@ class Registry:
         existing = self._entries.get(name)
         if existing is not None and not _same_definition(existing, obj, location):
             raise errors.DuplicatePluginError(
-                f'Two {self.kind}s are registered as "{name}": the first from '
+                f'Two {self.plural} are registered as "{name}": the first from '
                 f"{existing.origin} at {existing.location}, the second from "
                 f"{plugins.current_origin()} at {location}. Rename one of them."
             )
