@@ -161,8 +161,11 @@ def train_evaluator(dataset, epochs=None, batch_size=128, seed=0, path=None, ver
 
     Trains `build_classifier` on the train split, measures its accuracy on the
     test split, and saves it to `cache_path(dataset)` (or `path`) with a JSON
-    file of what was measured. Run once per dataset (about two minutes for
-    MNIST on two CPU cores); `load_evaluator` then finds it.
+    file of what was measured. Run once per dataset; `load_evaluator` then
+    finds it. Measured for MNIST (4 epochs, seed 0): 99.12% test accuracy,
+    13 minutes on two heavily shared CPU cores (6 CPU-minutes); in its
+    features 10,000 train images score FID 0.78 against the test split and
+    uniform noise 1245.
 
     Args:
         dataset: a tfds name with labels and a "test" split ("mnist",
@@ -223,7 +226,7 @@ def load_evaluator(dataset, path=None):
     if not os.path.isfile(path):
         raise errors.KganError(
             f'No evaluator for dataset "{dataset}" at {path}. Train it once with '
-            f"`kgan evaluator train {dataset}` (a small CNN, about two minutes on a CPU), "
+            f"`kgan evaluator train {dataset}` (a small CNN, a few CPU-minutes), "
             f"or set {CACHE_ENV} to the directory that holds evaluators/{dataset}.keras."
         )
     return Evaluator.load(path, dataset)
