@@ -79,17 +79,22 @@ class MetricsLog(keras.callbacks.Callback):
 
     On a resumed run, rows past the resumed step (written after the last
     checkpoint of the killed run) are dropped before new rows are appended.
+    `extra_fields` are further `logs` keys given their own columns (empty in
+    rows without them), e.g. the metrics of `kgan.evaluation.Evaluation`,
+    which writes them to TensorBoard itself.
     """
 
-    def __init__(self, run_dir, every_steps, writer=None):
+    def __init__(self, run_dir, every_steps, writer=None, extra_fields=()):
         super().__init__()
         self.path = os.path.join(run_dir, METRICS_CSV)
+        self.fields = _CSV_FIELDS + [f for f in extra_fields if f not in _CSV_FIELDS]
+        self.extra_fields = set(self.fields) - set(_CSV_FIELDS)
         self.every_steps = every_steps
         self.writer = writer
         self._epoch_start = None
 
     def on_train_begin(self, logs=None):
-        _truncate_rows_after(self.path, global_step(self.model))
+        _truncate_rows_after(self.path, global_step(self.model), self.fields)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.time()
@@ -102,10 +107,10 @@ class MetricsLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = global_step(self.model)
         row = {"epoch": epoch + 1, "step": step, "seconds": time.time() - self._epoch_start}
-        row.update({k: float(v) for k, v in (logs or {}).items() if k in _CSV_FIELDS})
+        row.update({k: float(v) for k, v in (logs or {}).items() if k in self.fields})
         is_new = not os.path.exists(self.path)
         with open(self.path, "a", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, _CSV_FIELDS, extrasaction="ignore")
+            writer = csv.DictWriter(file, self.fields, extrasaction="ignore")
             if is_new:
                 writer.writeheader()
             writer.writerow(row)
@@ -115,22 +120,26 @@ class MetricsLog(keras.callbacks.Callback):
     def _write_scalars(self, prefix, logs, step):
         with self.writer.as_default():
             for name, value in (logs or {}).items():
+                if name in self.extra_fields:
+                    continue
                 tf.summary.scalar(f"{prefix}/{name}", float(np.asarray(value)), step=step)
         self.writer.flush()
 
 
-def _truncate_rows_after(path, step):
+def _truncate_rows_after(path, step, fields=_CSV_FIELDS):
     if not os.path.exists(path):
         return
     with open(path, newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
+        reader = csv.DictReader(file)
+        rows = list(reader)
+        header = reader.fieldnames
     kept = [row for row in rows if int(row["step"]) <= step]
-    if len(kept) == len(rows):
+    if len(kept) == len(rows) and header == fields:
         return
 
     def write(tmp_path):
         with open(tmp_path, "w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, _CSV_FIELDS)
+            writer = csv.DictWriter(file, fields, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(kept)
 

@@ -70,6 +70,11 @@ samples:
 
 log:
   every_steps: 50     # TensorBoard scalars every this many steps
+
+eval:
+  every_epochs: 0     # FID, KID, precision/recall, modes every N epochs; keeps checkpoints/best.keras by FID; 0 = off
+  num_samples: 2000   # generated samples per evaluation (fewer: faster, noisier, larger FID)
+  seed: 0             # noise seed of those samples, the same each time so epochs compare
 """
 
 
@@ -131,6 +136,8 @@ _MINIMUM = {
     "checkpoint.keep": 1,
     "samples.num": 1,
     "log.every_steps": 1,
+    "eval.every_epochs": 0,
+    "eval.num_samples": 20,
 }
 
 

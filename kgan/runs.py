@@ -7,6 +7,7 @@ runs/<name>-<YYYYmmdd-HHMMSS>/
     recipe.yaml                  the fully resolved recipe
     checkpoints/ckpt-<step>.keras   the whole GAN, optimizers included (last N kept)
     checkpoints/state.json       the checkpoints' steps and random-generator states
+    checkpoints/best.keras       the best GAN by FID so far (when `eval.every_epochs` > 0)
     samples/epoch-<NNNN>.png     samples of a fixed noise batch after each epoch
     metrics.csv, tensorboard/
     generator.keras, gan.keras   the final models
@@ -32,6 +33,7 @@ CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 FINAL_GAN = "gan.keras"
 FINAL_GENERATOR = "generator.keras"
+BEST = "best.keras"
 
 
 @dataclasses.dataclass
@@ -142,6 +144,28 @@ def save_checkpoint(gan, run_dir, step, keep):
         ):
             _remove(os.path.join(directory, leftover))
     return os.path.join(directory, name)
+
+
+def save_best(gan, run_dir, step, scores):
+    """Saves the GAN as `checkpoints/best.keras` and records it as best.
+
+    `scores` (e.g. `{"fid": 12.3}`) is recorded with the step in the `best`
+    entry of `state.json`, where `load_run(run_dir, "best")` looks.
+    """
+    directory = os.path.join(run_dir, CHECKPOINTS)
+    atomic_write(os.path.join(directory, BEST), gan.save)
+    state = _read_state(run_dir)
+    state["best"] = {"file": BEST, "step": step, **scores, "rng_state": _rng_state(gan)}
+    atomic_write_text(os.path.join(directory, STATE), json.dumps(state, indent=1))
+    return os.path.join(directory, BEST)
+
+
+def best_checkpoint(run_dir):
+    """The `best` entry of `state.json` with its `path`, or None if nothing was scored."""
+    best = _read_state(run_dir).get("best")
+    if best is None or not os.path.isfile(os.path.join(run_dir, CHECKPOINTS, best["file"])):
+        return None
+    return {**best, "path": os.path.join(run_dir, CHECKPOINTS, best["file"])}
 
 
 def latest_checkpoint(run_dir):

@@ -18,6 +18,7 @@ import kgan
 from kgan import callbacks as callbacks_lib
 from kgan import config
 from kgan import errors
+from kgan import evaluation
 from kgan import runs
 
 
@@ -124,7 +125,19 @@ def _fit(recipe, run_dir, verbose, echo):
             writer=writer,
             modes=getattr(source, "modes", None),
         ),
-        callbacks_lib.MetricsLog(run_dir, recipe["log"]["every_steps"], writer=writer),
+    ]
+    eval_cfg = recipe["eval"]
+    if eval_cfg["every_epochs"]:
+        # Before MetricsLog, which writes the figures it adds to the epoch's logs.
+        fit_callbacks.append(evaluation.Evaluation(
+            run_dir, source, recipe["data"], eval_cfg["every_epochs"],
+            eval_cfg["num_samples"], eval_cfg["seed"], writer=writer, echo=echo,
+        ))
+    fit_callbacks += [
+        callbacks_lib.MetricsLog(
+            run_dir, recipe["log"]["every_steps"], writer=writer,
+            extra_fields=evaluation.FIELDS if eval_cfg["every_epochs"] else (),
+        ),
         # Last, so that a checkpoint at an epoch's end follows its samples and metrics.
         callbacks_lib.Checkpointer(
             run_dir, recipe["checkpoint"]["every_steps"], recipe["checkpoint"]["keep"]

@@ -1,0 +1,118 @@
+"""The evaluation callback: metrics rows, TensorBoard, the best checkpoint by FID."""
+
+import csv
+import json
+import math
+import os
+import pathlib
+
+import pytest
+
+from kgan import config
+from kgan import evaluator
+from kgan import runs
+from kgan import train
+from kgan.errors import KganError
+
+PREPARED_TFDS = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "tensorflow_datasets"
+
+
+def tiny_recipe(data, every_epochs=1, epochs=3):
+    return config.validate({
+        "name": "tiny",
+        "data": data,
+        "model": {"latent_dim": 3,
+                  "generator": {"name": "mlp", "hidden_units": [16],
+                                "output_activation": "linear"},
+                  "discriminator": {"name": "mlp", "hidden_units": [16]}},
+        "train": {"epochs": epochs, "steps_per_epoch": 4, "batch_size": 32,
+                  "jit_compile": False,
+                  "d_optimizer": {"name": "adam", "learning_rate": 0.01},
+                  "g_optimizer": {"name": "adam", "learning_rate": 0.01}},
+        "samples": {"num": 50},
+        "eval": {"every_epochs": every_epochs, "num_samples": 200},
+    })
+
+
+def read_rows(run_dir):
+    with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("ring") / "run")
+    lines = []
+    train.train(tiny_recipe({"name": "ring2d", "num_examples": 512}), run_dir, verbose=0,
+                echo=lines.append)
+    return run_dir, lines
+
+
+def test_every_evaluation_adds_its_metrics_to_the_epoch_row(ring_run):
+    run_dir, lines = ring_run
+    rows = read_rows(run_dir)
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3]
+    for row in rows:
+        assert float(row["fid"]) >= 0 and math.isfinite(float(row["fid"]))
+        assert 0 <= float(row["high_quality_share"]) <= 1
+        assert 0 <= int(float(row["modes_covered"])) <= 8
+        assert row["classes_covered"] == ""  # a toy: no classes
+        assert float(row["d_loss"]) > 0  # the training columns are still there
+    assert sum("evaluation: fid" in line for line in lines) == 3
+
+
+def test_best_checkpoint_is_the_epoch_with_the_lowest_fid(ring_run):
+    run_dir, _ = ring_run
+    rows = read_rows(run_dir)
+    best_row = min(rows, key=lambda row: float(row["fid"]))
+    with open(os.path.join(run_dir, "checkpoints", "state.json"), encoding="utf-8") as file:
+        best = json.load(file)["best"]
+    assert best["step"] == int(best_row["step"])
+    assert best["fid"] == pytest.approx(float(best_row["fid"]))
+    assert os.path.isfile(os.path.join(run_dir, "checkpoints", "best.keras"))
+    # The newest checkpoints are kept beside it, untouched.
+    assert runs.latest_checkpoint(run_dir)["step"] == 12
+
+
+def test_load_run_best_loads_the_scored_generator(ring_run):
+    run_dir, _ = ring_run
+    run = runs.load_run(run_dir, "best")
+    assert run.checkpoint_path.endswith(os.path.join("checkpoints", "best.keras"))
+    assert int(run.gan.g_optimizer.iterations.numpy()) == runs.best_checkpoint(run_dir)["step"]
+    # Re-measuring the best checkpoint with the same noise reproduces its FID.
+    again = evaluator.evaluate_generator(run.gan, run.recipe["data"], num_samples=200, seed=0)
+    assert again["fid"] == pytest.approx(runs.best_checkpoint(run_dir)["fid"], rel=1e-4)
+
+
+def test_tensorboard_gets_the_eval_scalars(ring_run):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    run_dir, _ = ring_run
+    events = event_accumulator.EventAccumulator(os.path.join(run_dir, "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["tensors"]) | set(events.Tags()["scalars"])
+    assert {"eval/fid", "eval/modes_covered", "epoch/d_loss"} <= tags
+    assert "epoch/fid" not in tags  # written once, under eval/
+
+
+def test_without_a_cached_evaluator_training_warns_once_and_skips(tmp_path, monkeypatch):
+    if not PREPARED_TFDS.is_dir() and "TFDS_DATA_DIR" not in os.environ:
+        pytest.skip("needs the prepared MNIST tensorflow-datasets data")
+    monkeypatch.setenv("TFDS_DATA_DIR", os.environ.get("TFDS_DATA_DIR", str(PREPARED_TFDS)))
+    monkeypatch.setenv(evaluator.CACHE_ENV, str(tmp_path / "empty-cache"))
+    lines = []
+    run_dir = str(tmp_path / "run")
+    recipe = tiny_recipe({"name": "tfds", "dataset": "mnist", "split": "train[:128]"}, epochs=2)
+    train.train(recipe, run_dir, verbose=0, echo=lines.append)
+    warnings = [line for line in lines if line.startswith("Warning")]
+    assert len(warnings) == 1 and "kgan evaluator train mnist" in warnings[0]
+    assert not os.path.exists(tmp_path / "empty-cache")  # nothing trained implicitly
+    assert [row["fid"] for row in read_rows(run_dir)] == ["", ""]
+    with pytest.raises(KganError, match="no best checkpoint"):
+        runs.load_run(run_dir, "best")
+
+
+def test_eval_settings_are_checked():
+    with pytest.raises(KganError, match="eval.every_epochs"):
+        tiny_recipe({"name": "ring2d"}, every_epochs=-1)
+    assert config.DEFAULTS["eval"]["every_epochs"] == 0
