@@ -175,6 +175,9 @@ class GAN(keras.Model):
         """
         if x is not None and not _is_dataset_like(x):
             batch_size = (32 if batch_size is None else batch_size) * self.d_steps
+        elif _is_dataset_like(x):
+            # A dataset is shuffled by its own pipeline; Keras would only warn.
+            kwargs.setdefault("shuffle", False)
         return super().fit(x, y, batch_size=batch_size, **kwargs)
 
     def train_step(self, data):
