@@ -143,3 +143,7 @@ from kgan.evaluator import evaluate_command, evaluator_command  # noqa: E402
 
 main.add_command(evaluator_command)
 main.add_command(evaluate_command)
+
+from kgan.plots import plot_command  # noqa: E402
+
+main.add_command(plot_command)

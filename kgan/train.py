@@ -19,6 +19,7 @@ from kgan import callbacks as callbacks_lib
 from kgan import config
 from kgan import errors
 from kgan import evaluation
+from kgan import plots
 from kgan import runs
 
 
@@ -133,6 +134,8 @@ def _fit(recipe, run_dir, verbose, echo):
             run_dir, source, recipe["data"], eval_cfg["every_epochs"],
             eval_cfg["num_samples"], eval_cfg["seed"], writer=writer, echo=echo,
         ))
+    if plots.wants_gaussian1d_snapshots(source):
+        fit_callbacks.append(plots.Gaussian1dSnapshots(run_dir, source))
     fit_callbacks += [
         callbacks_lib.MetricsLog(
             run_dir, recipe["log"]["every_steps"], writer=writer,
@@ -156,5 +159,6 @@ def _fit(recipe, run_dir, verbose, echo):
                 callbacks=fit_callbacks, verbose=verbose, shuffle=False)
     writer.close()
     runs.save_final(gan, run_dir)
+    plots.plot_run(run_dir, gan, source)
     echo(f"Done: {epochs * steps_per_epoch} steps. Final generator: "
          f"{os.path.join(run_dir, runs.FINAL_GENERATOR)}")
