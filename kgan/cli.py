@@ -147,3 +147,8 @@ main.add_command(evaluate_command)
 from kgan.plots import plot_command  # noqa: E402
 
 main.add_command(plot_command)
+
+from kgan.latent_space import arithmetic_command, interpolate_command  # noqa: E402
+
+main.add_command(interpolate_command)
+main.add_command(arithmetic_command)
