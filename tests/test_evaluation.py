@@ -116,3 +116,19 @@ def test_eval_settings_are_checked():
     with pytest.raises(KganError, match="eval.every_epochs"):
         tiny_recipe({"name": "ring2d"}, every_epochs=-1)
     assert config.DEFAULTS["eval"]["every_epochs"] == 0
+
+
+def test_metrics_csv_keeps_one_header_when_evaluation_columns_are_added(tmp_path):
+    from kgan import callbacks
+    from kgan import evaluation
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,step,d_loss,g_loss,real_score,fake_score,seconds\n"
+                    "1,10,0.5,0.7,0.6,0.4,1.0\n2,20,0.5,0.7,0.6,0.4,1.0\n")
+    fields = callbacks._CSV_FIELDS + evaluation.FIELDS
+    callbacks._truncate_rows_after(str(path), 10, fields)
+    with open(path, newline="", encoding="utf-8") as file:
+        reader = csv.DictReader(file)
+        rows = list(reader)
+    assert reader.fieldnames == fields
+    assert [row["step"] for row in rows] == ["10"] and rows[0]["fid"] == ""
