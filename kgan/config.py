@@ -72,7 +72,7 @@ log:
   every_steps: 50     # TensorBoard scalars every this many steps
 
 eval:
-  every_epochs: 0     # FID, KID, precision/recall, modes every N epochs; keeps checkpoints/best.keras by FID; 0 = off
+  every_epochs: 0     # FID, KID, modes... every N epochs; keeps checkpoints/best.keras; 0: off
   num_samples: 2000   # generated samples per evaluation (fewer: faster, noisier, larger FID)
   seed: 0             # noise seed of those samples, the same each time so epochs compare
 """

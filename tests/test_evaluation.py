@@ -14,7 +14,7 @@ from kgan import runs
 from kgan import train
 from kgan.errors import KganError
 
-PREPARED_TFDS = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "tensorflow_datasets"
+PREPARED_TFDS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "tensorflow_datasets"
 
 
 def tiny_recipe(data, every_epochs=1, epochs=3):
