@@ -132,3 +132,25 @@ def test_metrics_csv_keeps_one_header_when_evaluation_columns_are_added(tmp_path
         rows = list(reader)
     assert reader.fieldnames == fields
     assert [row["step"] for row in rows] == ["10"] and rows[0]["fid"] == ""
+
+
+def test_a_resumed_run_keeps_its_best_unless_beaten(ring_run, tmp_path):
+    import shutil
+
+    from kgan import data
+    from kgan import evaluation
+
+    run_dir = str(tmp_path / "copy")
+    shutil.copytree(ring_run[0], run_dir)
+    run = runs.load_run(run_dir)
+    runs.save_best(run.gan, run_dir, 5, {"fid": 1e-9})  # as if the killed run had scored this
+    lines = []
+    callback = evaluation.Evaluation(run_dir, data.load(run.recipe["data"]), run.recipe["data"],
+                                     every_epochs=1, num_samples=200, echo=lines.append)
+    callback.set_model(run.gan)
+    callback.on_train_begin()
+    assert callback.best_fid == 1e-9
+    logs = {}
+    callback.on_epoch_end(3, logs)
+    assert logs["fid"] > 1e-9 and "best so far" not in lines[0]
+    assert runs.best_checkpoint(run_dir)["step"] == 5
