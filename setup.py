@@ -40,7 +40,7 @@ setup(
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "scipy>=1.10"],
     },
     entry_points={
         "console_scripts": ["kgan = kgan.cli:main"],
