@@ -19,10 +19,10 @@ Keyword parameters of the two methods are the architecture's options, given
 as `kgan.generator("tiny", ..., units=64)` or in a recipe.
 """
 
-import inspect
 import numbers
 
 from kgan import errors
+from kgan import registry
 from kgan.registry import Registry
 
 ARCHITECTURES = Registry("architecture")
@@ -75,12 +75,7 @@ def discriminator(name, input_shape, **params):
 def parameters(name, role):
     """Option names of architecture `name`'s `role` ("generator"/"discriminator")."""
     build = getattr(ARCHITECTURES.get(name), f"build_{role}")
-    skip = {"latent_dim", "output_shape", "input_shape"}
-    return [
-        p.name
-        for p in inspect.signature(build).parameters.values()
-        if p.name not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
+    return registry.keyword_parameters(build, skip=("latent_dim", "output_shape", "input_shape"))
 
 
 def _sample_shape(shape, argument, role, name):
@@ -101,9 +96,7 @@ def _is_positive_int(value):
 
 
 def _check_parameters(name, role, build, params):
-    accepts_any = any(
-        p.kind == p.VAR_KEYWORD for p in inspect.signature(build).parameters.values()
-    )
+    accepts_any = registry.takes_any_keyword(build)
     known = parameters(name, role)
     for key in params:
         if key not in known and not accepts_any:

@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import errors
+from kgan import registry
 from kgan.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -97,11 +98,7 @@ class DataSource:
 
 def parameters(name):
     """Parameter names of dataset plugin `name`, in signature order."""
-    return [
-        p.name
-        for p in inspect.signature(DATASETS.get(name)).parameters.values()
-        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
+    return registry.keyword_parameters(DATASETS.get(name))
 
 
 def load(config, seed=0):
@@ -139,7 +136,7 @@ def load(config, seed=0):
     plugin = entry.obj
     signature = inspect.signature(plugin)
     known = parameters(name)
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    takes_any = registry.takes_any_keyword(plugin)
     for key in params:
         if key not in known and not takes_any:
             raise errors.PluginParameterError(

@@ -11,6 +11,7 @@ import inspect
 import tensorflow as tf
 
 from kgan import errors
+from kgan import registry
 from kgan.registry import Registry
 
 LOSSES = Registry("loss", plural="losses")
@@ -108,9 +109,8 @@ def get_loss(spec):
     cls = LOSSES.get(name)
     known = _parameter_names(cls)
     unknown = [key for key in params if key not in known]
-    accepts_any = cls.__init__ is not GANLoss.__init__ and any(
-        p.kind == p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()
-    )
+    # GANLoss.__init__ takes **params only to reject them with a clear error.
+    accepts_any = cls.__init__ is not GANLoss.__init__ and registry.takes_any_keyword(cls)
     if unknown and not accepts_any:
         raise errors.PluginParameterError(
             f'Loss "{name}" has no parameter "{unknown[0]}".'
@@ -142,11 +142,7 @@ def serialize_loss(loss):
 
 
 def _parameter_names(cls):
-    return [
-        p.name
-        for p in inspect.signature(cls).parameters.values()
-        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
+    return registry.keyword_parameters(cls)
 
 
 def _parameters(cls):

@@ -194,3 +194,22 @@ def _location(obj):
 def _first_docstring_line(obj):
     doc = inspect.getdoc(obj) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def keyword_parameters(function, skip=()):
+    """Names of `function`'s parameters, in order, less `skip`, *args and **kwargs.
+
+    These are a plugin's options as a recipe may give them.
+    """
+    return [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.name not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+
+
+def takes_any_keyword(function):
+    """True if `function` has a **kwargs parameter."""
+    return any(
+        p.kind == p.VAR_KEYWORD for p in inspect.signature(function).parameters.values()
+    )
