@@ -51,6 +51,7 @@ setup(
             "mlp = kgan_plugins.mlp",
             "dcgan = kgan_plugins.dcgan",
             "datasets = kgan_plugins.datasets",
+            "tutorial = kgan_plugins.tutorial",
         ],
     },
 )
