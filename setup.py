@@ -51,7 +51,10 @@ setup(
             "mlp = kgan_plugins.mlp",
             "dcgan = kgan_plugins.dcgan",
             "datasets = kgan_plugins.datasets",
+            "regularizers = kgan_plugins.regularizers",
             "tutorial = kgan_plugins.tutorial",
+            "gmmn = kgan_plugins.gmmn",
+            "conditional = kgan_plugins.conditional",
         ],
     },
 )
