@@ -13,9 +13,10 @@ from TensorFlow Serving, a web service or a notebook. Its signatures:
 - `metadata`: no inputs -> the recipe (YAML), latent size, image shape, kgan
   version and the export settings, as string/int tensors.
 
-Conditional models (a later issue) add a `labels` input (int32 `[n]`) to
-`serving_default`, `generate` and `discriminate`; `_signatures` is the one
-place to add it, and `metadata`'s `num_classes` tells clients to send it.
+A conditional GAN's export (`metadata`'s `num_classes` > 0) adds a `labels`
+input, int32 `[n]`, to `generate`, and to `discriminate` when D takes labels
+(cgan); `serving_default` takes `labels` as one label for every image or one
+per image. An AC-GAN's `discriminate` also returns `class_probabilities`.
 
 Example:
 
@@ -68,7 +69,6 @@ def export_saved_model(gan, out_dir, *, recipe=None, max_samples=1024, overwrite
             f"max_samples (the most images one serving request may ask for) must be an "
             f"integer >= 1, got {max_samples!r}."
         )
-    _check_conditional(gan)
     out_dir = _prepare_out_dir(out_dir, overwrite)
     metadata = _metadata(gan, recipe, max_samples)
 
@@ -108,7 +108,7 @@ def export(gan, out_dir, *, format="saved_model", recipe=None, max_samples=1024,
             f'Unknown export format "{format}".{errors.did_you_mean(format, FORMATS)} '
             f"Formats: {', '.join(FORMATS)}."
         )
-    _check_conditional(gan)
+    _check_conditional(gan, format)
     out_dir = _prepare_out_dir(out_dir, overwrite)
     metadata = _metadata(gan, recipe, max_samples)
     metadata["format"] = format
@@ -165,6 +165,8 @@ def format_description(metadata):
         f"format:               {metadata.get('format', 'saved_model')}",
         f"latent_dim:           {metadata['latent_dim']}",
         f"image_shape:          {list(metadata['image_shape'])}",
+        *([f"num_classes:          {metadata['num_classes']}"]
+          if metadata.get("num_classes") else []),
         f"max_samples:          {metadata['max_samples']}",
         f"loss:                 {metadata['loss'] or '(unknown)'}",
         f"discriminator_output: {metadata['discriminator_output']}",
@@ -202,19 +204,56 @@ class SavedModelSampler:
         model, self.metadata = _load(path)
         self.latent_dim = int(self.metadata["latent_dim"])
         self.max_samples = int(self.metadata["max_samples"])
+        self.num_classes = int(self.metadata.get("num_classes", 0))
         self._generate = model.signatures["generate"]
 
-    def generate(self, num_samples, seed=0, batch_size=256):
-        """Returns `num_samples` images in [-1, 1], as `GAN.generate` would."""
+    def generate(self, num_samples, seed=0, batch_size=256, labels=None):
+        """Returns `num_samples` images in [-1, 1], as `GAN.generate` would.
+
+        `labels` (conditional models only): one int for every image, one per
+        image, or None for 0, 1, ..., num_classes - 1 repeated.
+        """
         z = latent.sample(num_samples, self.latent_dim, seed)
         batch_size = min(batch_size, self.max_samples)
+        inputs = {"z": z}
+        if self.num_classes:
+            inputs["labels"] = tf.constant(
+                sample_labels(labels, int(num_samples), self.num_classes, self.path)
+            )
+        elif labels is not None:
+            raise errors.KganError(
+                f"{self.path} is an unconditional GAN (metadata num_classes 0): it "
+                "takes no labels. Generate without labels."
+            )
         batches = [
-            self._generate(z=z[start : start + batch_size])["images"].numpy()
+            self._generate(**{key: value[start : start + batch_size]
+                              for key, value in inputs.items()})["images"].numpy()
             for start in range(0, int(num_samples), batch_size)
         ]
         if not batches:
             return np.zeros((0, *self.metadata["image_shape"]), np.float32)
         return np.concatenate(batches)
+
+
+def sample_labels(labels, num_samples, num_classes, source="the model"):
+    """`[num_samples]` int32 labels: `labels` broadcast, or 0..num_classes-1 cycling if None.
+
+    Raises a KganError naming `source` for labels outside [0, num_classes).
+    """
+    if labels is None:
+        return np.arange(num_samples, dtype=np.int32) % num_classes
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iu" or array.ndim > 1 or array.size not in (1, num_samples):
+        raise errors.KganError(
+            f"labels must be one integer class or {num_samples} of them (one per "
+            f"sample), got {labels!r}."
+        )
+    if array.size and (array.min() < 0 or array.max() >= num_classes):
+        raise errors.KganError(
+            f"label {int(array.min() if array.min() < 0 else array.max())} is out of "
+            f"range: {source} has {num_classes} classes, labels 0 to {num_classes - 1}."
+        )
+    return np.broadcast_to(array.astype(np.int32).reshape(-1), (num_samples,)).copy()
 
 
 def load_sampler(path):
@@ -286,23 +325,15 @@ def _signatures(gan, max_samples, metadata):
     latent_dim = int(gan.latent_dim)
     image_shape = tuple(metadata["image_shape"])
     probabilistic = metadata["discriminator_output"] == "probability"
+    num_classes = metadata["num_classes"]
 
-    def generate_images(z):
-        return tf.cast(generator(z, training=False), tf.float32)
+    def generate_images(z, labels=None):
+        inputs = z if labels is None else [z, labels]
+        return tf.cast(generator(inputs, training=False), tf.float32)
 
     def serving_default(num_samples, seed):
-        num_samples = _scalar(num_samples, "num_samples")
+        num_samples = _num_samples(num_samples, max_samples)
         seed = _scalar(seed, "seed")
-        checks = [
-            tf.debugging.assert_non_negative(num_samples, message="num_samples must be >= 0"),
-            tf.debugging.assert_less_equal(
-                num_samples, tf.constant(max_samples, tf.int32),
-                message=f"num_samples must be <= {max_samples}, the limit set at export "
-                f"(kgan export --max-samples); ask for fewer images per request",
-            ),
-        ]
-        with tf.control_dependencies(checks):
-            num_samples = tf.identity(num_samples)
         z = latent.sample(num_samples, latent_dim, seed)
         return {"images": to_uint8(generate_images(z))}
 
@@ -312,9 +343,15 @@ def _signatures(gan, max_samples, metadata):
 
     def discriminate(images):
         images = _batch_of(images, "images", image_shape, max_samples)
-        logits = tf.cast(discriminator(images, training=False), tf.float32)
-        logits = tf.reshape(logits, [-1])
-        return {"score": tf.sigmoid(logits) if probabilistic else logits}
+        return score(discriminator(images, training=False))
+
+    def score(outputs):
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        logits = tf.reshape(tf.cast(outputs[0], tf.float32), [-1])
+        scores = {"score": tf.sigmoid(logits) if probabilistic else logits}
+        if len(outputs) == 2:  # AC-GAN: D's auxiliary classifier
+            scores["class_probabilities"] = tf.nn.softmax(tf.cast(outputs[1], tf.float32))
+        return scores
 
     constants = {
         key: tf.constant(value)
@@ -324,6 +361,10 @@ def _signatures(gan, max_samples, metadata):
     def metadata_fn():
         return {key: tf.identity(value) for key, value in constants.items()}
 
+    if num_classes:
+        return _conditional_signatures(
+            gan, max_samples, image_shape, num_classes, generate_images, score, metadata_fn
+        )
     return {
         "serving_default": (
             serving_default,
@@ -338,6 +379,92 @@ def _signatures(gan, max_samples, metadata):
         ),
         "metadata": (metadata_fn, []),
     }
+
+
+def _conditional_signatures(gan, max_samples, image_shape, num_classes, generate_images,
+                            score, metadata_fn):
+    """`_signatures` of a conditional GAN: `labels` in generate, serving_default and
+    (when D takes labels) discriminate."""
+    latent_dim = int(gan.latent_dim)
+
+    def serving_default(num_samples, seed, labels):
+        num_samples = _num_samples(num_samples, max_samples)
+        seed = _scalar(seed, "seed")
+        labels = _labels(labels, num_samples, num_classes)
+        z = latent.sample(num_samples, latent_dim, seed)
+        return {"images": to_uint8(generate_images(z, labels))}
+
+    def generate(z, labels):
+        z = _batch_of(z, "z", (latent_dim,), max_samples)
+        return {"images": generate_images(z, _labels(labels, tf.shape(z)[0], num_classes))}
+
+    def discriminate(images, labels):
+        images = _batch_of(images, "images", image_shape, max_samples)
+        labels = _labels(labels, tf.shape(images)[0], num_classes)
+        return score(gan.discriminator([images, labels], training=False))
+
+    def discriminate_images(images):
+        images = _batch_of(images, "images", image_shape, max_samples)
+        return score(gan.discriminator(images, training=False))
+
+    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+    images_spec = tf.TensorSpec([None, *image_shape], tf.float32, name="images")
+    return {
+        "serving_default": (
+            serving_default,
+            [tf.TensorSpec(None, tf.int32, name="num_samples"),
+             tf.TensorSpec(None, tf.int64, name="seed"),
+             tf.TensorSpec(None, tf.int32, name="labels")],
+        ),
+        "generate": (
+            generate,
+            [tf.TensorSpec([None, latent_dim], tf.float32, name="z"), labels_spec],
+        ),
+        "discriminate": (
+            (discriminate, [images_spec, labels_spec]) if _takes_labels(gan.discriminator)
+            else (discriminate_images, [images_spec])
+        ),
+        "metadata": (metadata_fn, []),
+    }
+
+
+def _num_samples(num_samples, max_samples):
+    num_samples = _scalar(num_samples, "num_samples")
+    checks = [
+        tf.debugging.assert_non_negative(num_samples, message="num_samples must be >= 0"),
+        tf.debugging.assert_less_equal(
+            num_samples, tf.constant(max_samples, tf.int32),
+            message=f"num_samples must be <= {max_samples}, the limit set at export "
+            f"(kgan export --max-samples); ask for fewer images per request",
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(num_samples)
+
+
+def _labels(labels, num_samples, num_classes):
+    """`labels` checked to lie in [0, num_classes) and broadcast to `[num_samples]`."""
+    labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    size = tf.size(labels)
+    checks = [
+        tf.debugging.Assert(
+            tf.logical_or(tf.equal(size, 1), tf.equal(size, num_samples)),
+            ["labels must be one label or one per sample"],
+        ),
+        tf.debugging.assert_non_negative(
+            labels, message=f"labels must be in [0, {num_classes})"
+        ),
+        tf.debugging.assert_less(
+            labels, tf.constant(num_classes, tf.int32),
+            message=f"labels must be in [0, {num_classes})",
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.broadcast_to(labels, tf.reshape(num_samples, [1]))
+
+
+def _takes_labels(discriminator):
+    return len(getattr(discriminator, "inputs", None) or ()) == 2
 
 
 # A signature's shapes document its inputs but are not enforced when it is
@@ -394,12 +521,13 @@ def _metadata(gan, recipe, max_samples):
         recipe_text = config.dump(recipe)
     image_shape = [int(d) for d in gan.generator.output_shape[1:]]
     shape_text = "[n, " + ", ".join(str(d) for d in image_shape) + "]"
-    return {
+    num_classes = int(getattr(gan, "num_classes", None) or 0)
+    metadata = {
         "kgan_version": __version__,
         "format": "saved_model",
         "latent_dim": int(gan.latent_dim),
         "image_shape": image_shape,
-        "num_classes": 0,
+        "num_classes": num_classes,
         "max_samples": int(max_samples),
         "loss": getattr(loss_fn, "name", "") or "",
         "discriminator_output": output,
@@ -414,6 +542,19 @@ def _metadata(gan, recipe, max_samples):
             "metadata": "() -> this description",
         },
     }
+    if num_classes:
+        labels = f"labels int32 [n] in [0, {num_classes})"
+        signatures = metadata["signatures"]
+        signatures["serving_default"] = signatures["serving_default"].replace(
+            "seed int64 []", f"seed int64 [], labels int32 [] or [n] in [0, {num_classes})")
+        signatures["generate"] = signatures["generate"].replace(" ->", f", {labels} ->", 1)
+        if _takes_labels(gan.discriminator):
+            signatures["discriminate"] = signatures["discriminate"].replace(
+                " ->", f", {labels} ->", 1)
+        if len(gan.discriminator.outputs) == 2:
+            signatures["discriminate"] += (
+                f", class_probabilities float32 [n, {num_classes}]")
+    return metadata
 
 
 def _metadata_tensors(metadata):
@@ -491,9 +632,9 @@ def _prepare_out_dir(out_dir, overwrite):
     return out_dir
 
 
-def _check_conditional(gan):
+def _check_conditional(gan, format):
     if getattr(gan, "num_classes", None):
         raise errors.KganError(
-            "Exporting a conditional GAN is not supported yet: its signatures need a "
-            "`labels` input (see kgan/export.py)."
+            f"Exporting a conditional GAN to {format} is not supported yet (its generator "
+            "takes [z, labels]); export it as a saved_model, whose signatures take labels."
         )
