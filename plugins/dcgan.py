@@ -4,6 +4,7 @@ import keras
 from keras import layers
 
 import kgan
+import kgan.layers
 
 
 def _num_resolutions(shape, role):
@@ -61,29 +62,69 @@ class DCGAN(kgan.Architecture):
 
     @classmethod
     def build_discriminator(
-        cls, input_shape, base_filters=64, kernel_size=4, leaky_slope=0.2, dropout=0.0
+        cls,
+        input_shape,
+        base_filters=64,
+        kernel_size=4,
+        leaky_slope=0.2,
+        dropout=0.0,
+        batch_norm=None,
+        spectral_norm=False,
     ):
         """Image -> stride-2 convolutions with LeakyReLU -> one logit.
 
-        Batch norm on every convolution but the first (the input layer), as in
-        the paper.
+        Args:
+            base_filters: channels of the first convolution, doubling per stage.
+            kernel_size: convolution kernel size.
+            leaky_slope: negative slope of the LeakyReLUs.
+            dropout: dropout rate after each stage.
+            batch_norm: batch norm on every convolution but the first (the
+                input layer), as in the DCGAN paper. Default: on, unless
+                `spectral_norm` is. Turn it off for a WGAN-GP critic: its
+                penalty is per example, and batch norm makes each output
+                depend on the whole batch (Gulrajani et al. 2017, Sec. 4).
+            spectral_norm: wrap every convolution and the output layer in
+                `kgan.layers.SpectralNorm` (Miyato et al. 2018), whose
+                discriminator has no batch norm; batch norm would rescale
+                each layer by its batch's statistics and undo the bound.
         """
+        if batch_norm is None:
+            batch_norm = not spectral_norm
+        _check_flags(batch_norm=batch_norm, spectral_norm=spectral_norm)
+        if batch_norm and spectral_norm:
+            raise kgan.KganError(
+                "The dcgan discriminator got spectral_norm: true and batch_norm: true. "
+                "Batch norm divides each layer's output by its batch's standard "
+                "deviation, which undoes the Lipschitz bound that spectral "
+                "normalisation sets (Miyato et al. 2018 use no batch norm in D). "
+                "Leave batch_norm unset (it is off with spectral_norm) or set it false."
+            )
+        wrap = kgan.layers.SpectralNorm if spectral_norm else (lambda layer: layer)
         stages, _ = _num_resolutions(input_shape, "discriminator")
         image = keras.Input(input_shape, name="image")
         x = image
         for stage in range(stages):
-            x = layers.Conv2D(
+            normalised = batch_norm and stage > 0
+            x = wrap(layers.Conv2D(
                 base_filters * 2**stage,
                 kernel_size,
                 strides=2,
                 padding="same",
-                use_bias=stage == 0,
-            )(x)
-            if stage > 0:
+                use_bias=not normalised,
+            ))(x)
+            if normalised:
                 x = layers.BatchNormalization()(x)
             x = layers.LeakyReLU(negative_slope=leaky_slope)(x)
             if dropout:
                 x = layers.Dropout(dropout)(x)
         x = layers.Flatten()(x)
-        logits = layers.Dense(1, name="logit")(x)
+        logits = wrap(layers.Dense(1, name="logit"))(x)
         return keras.Model(image, logits, name="dcgan_discriminator")
+
+
+def _check_flags(**flags):
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise kgan.KganError(
+                f"The dcgan discriminator's {name} must be true or false, got {value!r}."
+            )

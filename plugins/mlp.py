@@ -6,17 +6,21 @@ import keras
 from keras import layers
 
 import kgan
+import kgan.layers
 
 
 @keras.saving.register_keras_serializable(package="kgan")
 class Maxout(layers.Layer):
     """Maxout units (Goodfellow et al. 2013): the max over `pieces` linear pieces."""
 
-    def __init__(self, units, pieces=5, **kwargs):
+    def __init__(self, units, pieces=5, spectral_norm=False, **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.pieces = pieces
-        self.dense = layers.Dense(units * pieces)
+        self.spectral_norm = spectral_norm
+        # Spectral normalisation of all pieces' matrix together bounds the
+        # maxout layer too: each unit moves at most as much as its largest piece.
+        self.dense = _maybe_spectral_norm(layers.Dense(units * pieces), spectral_norm)
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -30,7 +34,8 @@ class Maxout(layers.Layer):
         return (input_shape[0], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "pieces": self.pieces}
+        return {**super().get_config(), "units": self.units, "pieces": self.pieces,
+                "spectral_norm": self.spectral_norm}
 
 
 @kgan.register_architecture("mlp")
@@ -75,6 +80,7 @@ class MLP(kgan.Architecture):
         activation="leaky_relu",
         dropout=0.0,
         maxout_pieces=None,
+        spectral_norm=False,
     ):
         """Dense layers from a flattened sample to one logit.
 
@@ -83,15 +89,28 @@ class MLP(kgan.Architecture):
             activation: hidden activation; ignored when `maxout_pieces` is set.
             dropout: dropout rate after each hidden layer (the paper used it).
             maxout_pieces: use maxout units with this many pieces, as the paper did.
+            spectral_norm: wrap every dense layer in `kgan.layers.SpectralNorm`
+                (Miyato et al. 2018). With activations of slope at most 1
+                (relu, leaky_relu, tanh, maxout) D is then 1-Lipschitz.
         """
+        if not isinstance(spectral_norm, bool):
+            raise kgan.KganError(
+                f"The mlp discriminator's spectral_norm must be true or false, got "
+                f"{spectral_norm!r}."
+            )
         x_in = keras.Input(input_shape, name="sample")
         x = layers.Flatten()(x_in)
         for units in hidden_units:
             if maxout_pieces:
-                x = Maxout(units, pieces=int(maxout_pieces))(x)
+                x = Maxout(units, pieces=int(maxout_pieces), spectral_norm=spectral_norm)(x)
             else:
-                x = layers.Dense(units, activation=activation)(x)
+                x = _maybe_spectral_norm(layers.Dense(units, activation=activation),
+                                         spectral_norm)(x)
             if dropout:
                 x = layers.Dropout(dropout)(x)
-        logits = layers.Dense(1, name="logit")(x)
+        logits = _maybe_spectral_norm(layers.Dense(1, name="logit"), spectral_norm)(x)
         return keras.Model(x_in, logits, name="mlp_discriminator")
+
+
+def _maybe_spectral_norm(layer, spectral_norm):
+    return kgan.layers.SpectralNorm(layer) if spectral_norm else layer

@@ -1,0 +1,148 @@
+"""Layers that GAN architectures share: spectral normalisation.
+
+`SpectralNorm` follows Algorithm 1 of Miyato et al. (2018), "Spectral
+Normalization for Generative Adversarial Networks": the wrapped layer applies
+W / sigma(W), where sigma(W) is the largest singular value of its kernel,
+estimated by one step of power iteration per training call, and gradients flow
+through sigma(W) to the raw kernel (their eq. 12). Keras' own
+`keras.layers.SpectralNormalization` instead divides the stored kernel by
+sigma in place and differentiates as if sigma were constant; the constraint is
+the same, the gradient (and so the optimizer's path) is not the paper's.
+
+Example:
+
+```python
+x = kgan.layers.SpectralNorm(keras.layers.Conv2D(64, 4, strides=2, padding="same"))(x)
+logits = kgan.layers.SpectralNorm(keras.layers.Dense(1))(keras.layers.Flatten()(x))
+```
+"""
+
+import keras
+import numpy as np
+from keras import layers
+from keras import ops
+
+from kgan import errors
+
+_INITIAL_POWER_ITERATIONS = 15  # as torch.nn.utils.parametrizations.spectral_norm does
+_EPSILON = 1e-12
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class SpectralNorm(layers.Wrapper):
+    """Applies a `Dense` or `ConvND` layer with its kernel divided by its spectral norm.
+
+    The kernel is read as a matrix of shape `[-1, output channels]` (for a
+    convolution, each output channel's filter is one column), as in the
+    paper; for convolutions this bounds each layer's Lipschitz constant only
+    up to a factor that depends on the kernel size, not exactly.
+
+    The raw kernel stays the trainable weight. The power-iteration vector
+    `vector_u` is a non-trainable weight, refined once per training call (as
+    batch-norm statistics are) and used as it is in inference.
+
+    Args:
+        layer: a `keras.layers.Dense` or `keras.layers.Conv1D`/`Conv2D`/`Conv3D`.
+        power_iterations: power-iteration steps per training call (the paper: 1).
+    """
+
+    def __init__(self, layer, power_iterations=1, **kwargs):
+        super().__init__(layer, **kwargs)
+        if not isinstance(layer, (layers.Dense, layers.Conv1D, layers.Conv2D, layers.Conv3D)):
+            raise errors.KganError(
+                f"SpectralNorm wraps Dense and Conv1D/Conv2D/Conv3D layers, got "
+                f"{type(layer).__name__}. Wrap the layers that hold the weight matrix "
+                "of a linear map, one at a time."
+            )
+        if isinstance(power_iterations, bool) or not isinstance(power_iterations, int) \
+                or power_iterations < 1:
+            raise errors.KganError(
+                f"SpectralNorm's power_iterations must be an integer >= 1, got "
+                f"{power_iterations!r}. The paper uses 1."
+            )
+        self.power_iterations = power_iterations
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        kernel = self.layer.kernel
+        matrix = np.reshape(ops.convert_to_numpy(kernel), (-1, kernel.shape[-1]))
+        self.vector_u = self.add_weight(
+            shape=(1, kernel.shape[-1]),
+            initializer=keras.initializers.Constant(_initial_u(matrix)),
+            trainable=False,
+            name="vector_u",
+            dtype="float32",
+            # Every replica computes the same vector from the same weights.
+            aggregation="only_first_replica",
+        )
+        self.built = True
+
+    def call(self, inputs, training=False):
+        return self._apply(inputs, self._normalized_kernel(training))
+
+    def spectral_norm(self):
+        """The current estimate of sigma(W), the kernel's largest singular value."""
+        return self._sigma(ops.convert_to_tensor(self.layer.kernel), training=False)
+
+    def normalized_kernel(self):
+        """W / sigma(W), the kernel that the layer applies in inference."""
+        return self._normalized_kernel(training=False)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "power_iterations": self.power_iterations}
+
+    def _normalized_kernel(self, training):
+        kernel = ops.convert_to_tensor(self.layer.kernel)
+        return kernel / ops.cast(self._sigma(kernel, training), kernel.dtype)
+
+    def _sigma(self, kernel, training):
+        matrix = ops.reshape(ops.cast(kernel, "float32"), (-1, kernel.shape[-1]))
+        u = self.vector_u.value
+        if training:
+            for _ in range(self.power_iterations):
+                v = _normalize(ops.matmul(u, ops.transpose(matrix)))
+                u = _normalize(ops.matmul(v, matrix))
+            self.vector_u.assign(ops.stop_gradient(u))
+        else:
+            v = _normalize(ops.matmul(u, ops.transpose(matrix)))
+        # u and v are constants of the gradient, which flows through W alone (eq. 12).
+        u, v = ops.stop_gradient(u), ops.stop_gradient(v)
+        return ops.sum(ops.matmul(v, matrix) * u)
+
+    def _apply(self, inputs, kernel):
+        layer = self.layer
+        kernel = ops.cast(kernel, inputs.dtype)
+        if isinstance(layer, layers.Dense):
+            outputs = ops.matmul(inputs, kernel)
+            if layer.bias is not None:
+                outputs = ops.add(outputs, layer.bias)
+        else:
+            outputs = layer.convolution_op(inputs, kernel)
+            if layer.use_bias:
+                rank = layer.rank
+                shape = ((1,) * (rank + 1) + (layer.filters,)
+                         if layer.data_format == "channels_last"
+                         else (1, layer.filters) + (1,) * rank)
+                outputs = ops.add(outputs, ops.reshape(layer.bias, shape))
+        if layer.activation is not None:
+            outputs = layer.activation(outputs)
+        return outputs
+
+
+def _normalize(x):
+    return x / ops.maximum(ops.sqrt(ops.sum(ops.square(x))), _EPSILON)
+
+
+def _initial_u(matrix):
+    # A few power iterations from a fixed start, so that the first training
+    # call already normalises by a good estimate of sigma.
+    u = np.random.default_rng(0).standard_normal((1, matrix.shape[1]))
+    for _ in range(_INITIAL_POWER_ITERATIONS):
+        v = u @ matrix.T
+        v /= max(np.linalg.norm(v), _EPSILON)
+        u = v @ matrix
+        u /= max(np.linalg.norm(u), _EPSILON)
+    return u.astype(np.float32)
