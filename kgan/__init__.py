@@ -43,5 +43,8 @@ from kgan.losses import GANLoss  # noqa: E402
 from kgan.losses import get_loss  # noqa: E402
 from kgan.losses import register_loss  # noqa: E402
 from kgan.registry import Registry  # noqa: E402
+from kgan.regularizers import REGULARIZERS  # noqa: E402
+from kgan.regularizers import Regularizer  # noqa: E402
+from kgan.regularizers import register_regularizer  # noqa: E402
 
 __version__ = "0.1.0"

@@ -28,6 +28,7 @@ name: null            # run name: runs/<name>-<timestamp>/; null means the recip
 seed: 0               # seeds weight initialisation, training noise and data order
 deterministic: false  # deterministic TF ops: bit-exact reruns and resumes, slower, no XLA
 plugins: []           # Python files (relative to the recipe) or modules to import first
+regularizers: []      # discriminator regularisers, in order, e.g. [r1, {name: diffaugment}]
 
 data:                 # a registered dataset (see `kgan plugins`); other keys are its parameters
   name: tfds
@@ -36,10 +37,12 @@ data:                 # a registered dataset (see `kgan plugins`); other keys ar
 
 model:
   latent_dim: 100     # size of the noise vector z ~ N(0, I)
+  conditional: false  # labels into G and D (cgan, acgan); the classes are the dataset's
+  ema_decay: null     # e.g. 0.999: sample, evaluate and export an average of G's weights
   generator:          # a registered architecture; other keys are its generator options
     name: dcgan
   discriminator:      # a registered architecture; other keys are its discriminator options
-    name: dcgan
+    name: dcgan       # (the whole section null: no discriminator, for direct losses: mmd)
 
 loss:                 # a registered loss; other keys are its parameters
   name: non_saturating
@@ -57,8 +60,12 @@ train:
     name: adam
     learning_rate: 2.0e-4
     beta_1: 0.5
-  strategy: default      # default (one device) or mirrored (every local GPU)
+  reuse_fakes: false     # G's update reuses the last D update's noise and G(z) (faster)
+  class_loss_weight: 1.0 # weight of AC-GAN's auxiliary classification loss
+  strategy: default      # default (one device), mirrored (local GPUs) or multi_worker (TF_CONFIG)
+  precision: float32     # float32, mixed_float16 (GPUs; loss scaling) or mixed_bfloat16
   jit_compile: auto      # XLA compilation of the training step: auto, true or false
+  steps_per_execution: 1 # training steps per call into the compiled graph
 
 checkpoint:
   every_steps: 500    # a checkpoint every this many steps, and one at every epoch end
@@ -123,7 +130,8 @@ _TYPES = {
     "train.jit_compile": (str, bool),
 }
 _CHOICES = {
-    "train.strategy": ("default", "mirrored"),
+    "train.strategy": ("default", "mirrored", "multi_worker"),
+    "train.precision": ("float32", "mixed_float16", "mixed_bfloat16"),
     "train.jit_compile": ("auto", True, False),
 }
 _MINIMUM = {
@@ -132,6 +140,8 @@ _MINIMUM = {
     "train.steps_per_epoch": 1,
     "train.batch_size": 1,
     "train.d_steps": 1,
+    "train.class_loss_weight": 0,
+    "train.steps_per_execution": 1,
     "checkpoint.every_steps": 1,
     "checkpoint.keep": 1,
     "samples.num": 1,
@@ -317,7 +327,9 @@ def _merge(defaults, recipe, prefix):
                 f"Keys of {'`' + prefix[:-1] + '`' if prefix else 'a recipe'}: "
                 f"{', '.join(defaults)}."
             )
-        if path in OPEN_SECTIONS:
+        if path == "model.discriminator" and value is None:
+            merged[key] = None  # no discriminator: a direct loss
+        elif path in OPEN_SECTIONS:
             merged[key] = _merge_open_section(defaults[key], value, path)
         elif isinstance(defaults[key], dict):
             merged[key] = _merge(defaults[key], value, path + ".")
@@ -387,11 +399,40 @@ def _check_plugins(recipe):
 
     with at("data.name"):
         data.DATASETS.entry(recipe["data"]["name"])
+    from kgan import regularizers
+
     for role in ("generator", "discriminator"):
+        if recipe["model"][role] is None:
+            continue
         with at(f"model.{role}.name"):
             architectures.ARCHITECTURES.entry(recipe["model"][role]["name"])
     with at("loss"):
-        losses.get_loss(recipe["loss"])
+        loss = losses.get_loss(recipe["loss"])
+    has_discriminator = recipe["model"]["discriminator"] is not None
+    if loss.adversarial != has_discriminator:
+        raise errors.KganError(
+            f'Recipe key `model.discriminator`: the loss "{loss.name}" '
+            + ("is adversarial and needs a discriminator; name one, e.g. "
+               "`discriminator: {name: dcgan}`." if loss.adversarial else
+               "is direct (moment matching) and uses no discriminator; set "
+               "`model.discriminator: null`.")
+        )
+    specs = recipe["regularizers"]
+    for index, spec in enumerate(specs):
+        with at(f"regularizers[{index}]"):
+            if not isinstance(spec, (str, dict)):
+                raise errors.KganError(
+                    f"each regularizer is a name or {{name: ..., params}}, got {spec!r}."
+                )
+            regularizer = regularizers.get_regularizer(spec)
+            if not has_discriminator:
+                raise errors.KganError(
+                    f'"{regularizer.name}" regularises a discriminator, but this recipe has '
+                    "none (model.discriminator: null). Remove it."
+                )
+            regularizer.check(loss)
+        if isinstance(spec, str):
+            specs[index] = {"name": spec}
     for role in ("d_optimizer", "g_optimizer"):
         make_optimizer(recipe["train"][role], f"train.{role}")
 

@@ -6,8 +6,6 @@ returns per-example losses; `GAN.train_step` averages them over the global
 batch. Computing from logits keeps every loss finite for any logit value.
 """
 
-import inspect
-
 import tensorflow as tf
 
 from kgan import errors
@@ -48,6 +46,11 @@ class GANLoss:
     probabilistic = True
     """True when logits are log-odds, so `sigmoid(logit)` is D's probability."""
 
+    adversarial = True
+    """False for a *direct* loss (e.g. MMD), which compares generated and real
+    minibatches itself: the GAN then has no discriminator and no D updates, and
+    the loss implements `direct_loss` instead of the two adversarial losses."""
+
     name = None
     """The registered name; set by `get_loss`, found from the registry otherwise."""
 
@@ -65,6 +68,12 @@ class GANLoss:
     def generator_loss(self, fake_logits):
         """Per-example loss the generator minimises."""
         raise NotImplementedError
+
+    def direct_loss(self, real, fake):
+        """Scalar loss of a direct (non-adversarial) method on two minibatches."""
+        raise NotImplementedError(
+            f"{type(self).__name__} sets adversarial = False but has no direct_loss()."
+        )
 
     def discriminator_penalty(self, discriminator, real, fake, seed_generator):
         """A scalar added to the discriminator's loss (e.g. a gradient penalty).
@@ -88,44 +97,7 @@ class GANLoss:
 
 def get_loss(spec):
     """Returns a `GANLoss` from a name, a `{"name": ..., **params}` dict or an instance."""
-    if isinstance(spec, GANLoss):
-        return spec
-    if isinstance(spec, dict):
-        params = dict(spec)
-        name = params.pop("name", None)
-        if name is None:
-            raise errors.KganError(
-                f"A loss given as a dict needs a `name` key, got {spec!r}. Known "
-                f"losses: {', '.join(LOSSES.names())}."
-            )
-    elif isinstance(spec, str):
-        name, params = spec, {}
-    else:
-        raise errors.KganError(
-            f"loss must be a registered loss name, a {{'name': ..., **params}} dict or a "
-            f"kgan.GANLoss instance, got {spec!r}. Known losses: "
-            f"{', '.join(LOSSES.names())}."
-        )
-    cls = LOSSES.get(name)
-    known = _parameter_names(cls)
-    unknown = [key for key in params if key not in known]
-    # GANLoss.__init__ takes **params only to reject them with a clear error.
-    accepts_any = cls.__init__ is not GANLoss.__init__ and registry.takes_any_keyword(cls)
-    if unknown and not accepts_any:
-        raise errors.PluginParameterError(
-            f'Loss "{name}" has no parameter "{unknown[0]}".'
-            f"{errors.did_you_mean(unknown[0], known)} It takes: {_parameters(cls)}."
-        )
-    try:
-        inspect.signature(cls).bind(**params)
-    except TypeError as exc:
-        raise errors.PluginParameterError(
-            f'Loss "{name}" does not take those parameters ({exc}). It takes: '
-            f"{_parameters(cls)}."
-        ) from exc
-    loss = cls(**params)
-    loss.name = name
-    return loss
+    return registry.instantiate(LOSSES, GANLoss, spec)
 
 
 def serialize_loss(loss):
@@ -139,11 +111,3 @@ def serialize_loss(loss):
             "not find it again. Decorate its class with @kgan.register_loss(name)."
         )
     return {"name": name, **loss.get_config()}
-
-
-def _parameter_names(cls):
-    return registry.keyword_parameters(cls)
-
-
-def _parameters(cls):
-    return ", ".join(_parameter_names(cls)) or "no parameters"

@@ -213,3 +213,51 @@ def takes_any_keyword(function):
     return any(
         p.kind == p.VAR_KEYWORD for p in inspect.signature(function).parameters.values()
     )
+
+
+def instantiate(registry, base, spec):
+    """An instance of a plugin class from a name, `{"name": ..., **params}` or an instance.
+
+    The parameters are checked against the class's constructor, so that a
+    recipe's typo names the plugin, the bad key and the keys it takes.
+    """
+    if isinstance(spec, base):
+        return spec
+    title = registry.kind.capitalize()
+    if isinstance(spec, dict):
+        params = dict(spec)
+        name = params.pop("name", None)
+        if name is None:
+            raise errors.KganError(
+                f"A {registry.kind} given as a dict needs a `name` key, got {spec!r}. "
+                f"Known {registry.plural}: {', '.join(registry.names())}."
+            )
+    elif isinstance(spec, str):
+        name, params = spec, {}
+    else:
+        raise errors.KganError(
+            f"A {registry.kind} must be a registered {registry.kind} name, a "
+            f"{{'name': ..., **params}} "
+            f"dict or a {base.__module__.split('.')[0]}.{base.__name__} instance, got "
+            f"{spec!r}. Known {registry.plural}: {', '.join(registry.names())}."
+        )
+    cls = registry.get(name)
+    known = keyword_parameters(cls)
+    takes = ", ".join(known) or "no parameters"
+    unknown = [key for key in params if key not in known]
+    # The base class takes **params only to reject them with a clear error.
+    accepts_any = cls.__init__ is not base.__init__ and takes_any_keyword(cls)
+    if unknown and not accepts_any:
+        raise errors.PluginParameterError(
+            f'{title} "{name}" has no parameter "{unknown[0]}".'
+            f"{errors.did_you_mean(unknown[0], known)} It takes: {takes}."
+        )
+    try:
+        inspect.signature(cls).bind(**params)
+    except TypeError as exc:
+        raise errors.PluginParameterError(
+            f'{title} "{name}" does not take those parameters ({exc}). It takes: {takes}.'
+        ) from exc
+    instance = cls(**params)
+    instance.name = name
+    return instance

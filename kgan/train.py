@@ -10,6 +10,7 @@ kgan.train.resume(run_dir)          # after an interruption
 """
 
 import os
+import shutil
 
 import keras
 import tensorflow as tf
@@ -17,6 +18,7 @@ import tensorflow as tf
 import kgan
 from kgan import callbacks as callbacks_lib
 from kgan import config
+from kgan import distribute
 from kgan import errors
 from kgan import evaluation
 from kgan import plots
@@ -24,7 +26,17 @@ from kgan import runs
 
 
 def train(recipe, run_dir=None, verbose=1, echo=print):
-    """Trains a GAN as `recipe` says, in a new run directory; returns its path."""
+    """Trains a GAN as `recipe` says, in a new run directory; returns its path.
+
+    Under `train.strategy: multi_worker` only the chief writes `run_dir`; the
+    other workers train alike in a temporary directory, removed at the end,
+    and return None.
+    """
+    if not distribute.is_chief(recipe["train"]["strategy"]):
+        with distribute.scratch_dir() as scratch:
+            echo(f"{distribute.task_name()}: the chief writes the run directory.")
+            _fit(recipe, runs.create(recipe, os.path.join(scratch, "run")), verbose, echo)
+        return None
     run_dir = runs.create(recipe, run_dir)
     echo(f"Run directory: {run_dir}")
     _fit(recipe, run_dir, verbose, echo)
@@ -37,21 +49,42 @@ def resume(run_dir, verbose=1, echo=print):
     if os.path.exists(os.path.join(run_dir, runs.FINAL_GAN)):
         echo(f"Run {run_dir} has already finished; nothing to resume.")
         return run_dir
+    if not distribute.is_chief(recipe["train"]["strategy"]):
+        # A non-chief worker restores the chief's checkpoint (a shared or
+        # copied run directory) and writes to a copy of it.
+        with distribute.scratch_dir() as scratch:
+            copy = shutil.copytree(run_dir, os.path.join(scratch, "run"))
+            _fit(recipe, copy, verbose, echo)
+        return None
     _fit(recipe, run_dir, verbose, echo)
     return run_dir
 
 
-def build_gan(recipe, sample_shape):
-    """The compiled `kgan.GAN` of a recipe, for data of `sample_shape`."""
+def build_gan(recipe, sample_shape, num_classes=None):
+    """The compiled `kgan.GAN` of a recipe, for data of `sample_shape`.
+
+    `num_classes` is the dataset's number of classes, which a conditional
+    recipe (`model.conditional: true`) needs.
+    """
     model = recipe["model"]
     latent_dim = model["latent_dim"]
-    networks = {}
+    if model["conditional"] and not num_classes:
+        raise errors.KganError(
+            "Recipe key `model.conditional`: a conditional GAN needs labelled data, but "
+            f"the dataset {recipe['data'].get('name')!r} has no classes. Use a labelled "
+            "dataset (e.g. tfds mnist) or set model.conditional: false."
+        )
+    networks = {"discriminator": None}
     for role in ("generator", "discriminator"):
+        if model[role] is None:
+            continue
         params = dict(model[role])
         name = params.pop("name")
         shape = {"output_shape" if role == "generator" else "input_shape": sample_shape}
         if role == "generator":
             shape["latent_dim"] = latent_dim
+        if model["conditional"]:
+            shape["num_classes"] = num_classes
         with config.at(f"model.{role}"):
             try:
                 networks[role] = getattr(kgan, role)(name, **shape, **params)
@@ -67,40 +100,70 @@ def build_gan(recipe, sample_shape):
         latent_dim=latent_dim,
         d_steps=recipe["train"]["d_steps"],
         seed=recipe["seed"],
+        num_classes=num_classes if model["conditional"] else None,
+        ema_decay=model["ema_decay"],
+        reuse_fakes=recipe["train"]["reuse_fakes"],
     )
-    jit_compile = recipe["train"]["jit_compile"]
+    train_cfg = recipe["train"]
+    optimizers = {}
+    for role in ("d_optimizer", "g_optimizer"):
+        optimizer = config.make_optimizer(train_cfg[role], f"train.{role}")
+        if train_cfg["precision"] == "mixed_float16":
+            # float16 gradients underflow; both losses are scaled dynamically.
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizers[role] = optimizer
+    jit_compile = train_cfg["jit_compile"]
     gan.compile(
-        d_optimizer=config.make_optimizer(recipe["train"]["d_optimizer"], "train.d_optimizer"),
-        g_optimizer=config.make_optimizer(recipe["train"]["g_optimizer"], "train.g_optimizer"),
+        **optimizers,
         loss=recipe["loss"],
+        regularizers=recipe["regularizers"],
+        class_loss_weight=train_cfg["class_loss_weight"],
         jit_compile=False if recipe["deterministic"] else jit_compile,
+        steps_per_execution=train_cfg["steps_per_execution"],
     )
     return gan
 
 
-def strategy(name):
-    """The `tf.distribute` strategy that `train.strategy` names."""
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+def strategy(name, devices=None):
+    """The `tf.distribute` strategy that `train.strategy` names.
+
+    "default" is one device, "mirrored" every local GPU (every logical CPU
+    without one) or the given `devices`, "multi_worker" the workers listed in
+    the `TF_CONFIG` environment variable; see `kgan.distribute.strategy`.
+    """
+    return distribute.strategy(name, devices)
 
 
 def _fit(recipe, run_dir, verbose, echo):
+    # The precision policy applies to the layers built while it is set; the
+    # caller's policy is restored afterwards.
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(recipe["train"]["precision"])
+    try:
+        _fit_with_policy(recipe, run_dir, verbose, echo)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _fit_with_policy(recipe, run_dir, verbose, echo):
     from kgan import data
 
+    # First: a multi-worker strategy sets up its collective ops before other TF work.
+    distribution = strategy(recipe["train"]["strategy"])
+    distribute.check_batch_size(distribution, recipe["train"]["batch_size"])
     keras.utils.set_random_seed(recipe["seed"])
     if recipe["deterministic"]:
         tf.config.experimental.enable_op_determinism()
     with config.at("data"):
         source = data.load(recipe["data"], seed=recipe["seed"])
     train_cfg = recipe["train"]
-    with strategy(train_cfg["strategy"]).scope():
+    with distribution.scope():
         checkpoint = runs.latest_checkpoint(run_dir)
         if checkpoint is not None:
             gan = runs.restore_checkpoint(checkpoint)
             echo(f"Resuming from {checkpoint['path']} at step {checkpoint['step']}.")
         else:
-            gan = build_gan(recipe, source.sample_shape)
+            gan = build_gan(recipe, source.sample_shape, source.num_classes)
     step = callbacks_lib.global_step(gan)
 
     def pipeline(start_step):

@@ -124,7 +124,7 @@ def test_wrong_types_name_the_key_path(tmp_path, text, overrides, expected):
     ("model.latent_dim=0", "`model.latent_dim` must be at least 1"),
     ("train.d_optimizer.learning_rate=-2e-4",
      "`train.d_optimizer.learning_rate` must be positive, got -0.0002"),
-    ("train.strategy=mirored", 'must be one of default, mirrored; got \'mirored\'. '
+    ("train.strategy=mirored", 'must be one of default, mirrored, multi_worker; got \'mirored\'. '
                                'Did you mean "mirrored"'),
     ("train.jit_compile=sometimes", "`train.jit_compile` must be one of auto, true, false"),
 ])

@@ -60,7 +60,10 @@ def test_losses_match_their_closed_forms(name, params, d_loss, g_loss):
     np.testing.assert_allclose(loss.generator_loss(FAKE), g_loss(FAKE), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", kgan.LOSSES.names())
+ADVERSARIAL_LOSSES = [n for n in kgan.LOSSES.names() if kgan.LOSSES.get(n).adversarial]
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL_LOSSES)
 @pytest.mark.parametrize("scale", [150.0, 1e4])
 def test_losses_and_gradients_are_finite_for_huge_logits(name, scale):
     loss = kgan.get_loss(name)
