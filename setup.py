@@ -40,7 +40,9 @@ setup(
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
-        "test": ["pytest>=7", "scipy>=1.10"],
+        # setuptools >= 70.1 builds wheels without the `wheel` package: the
+        # third-party plugin test pip-installs an example package offline.
+        "test": ["pytest>=7", "scipy>=1.10", "setuptools>=70.1"],
     },
     entry_points={
         "console_scripts": ["kgan = kgan.cli:main"],
