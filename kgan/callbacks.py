@@ -19,6 +19,7 @@ from kgan import runs
 
 METRICS_CSV = "metrics.csv"
 _CSV_FIELDS = ["epoch", "step", "d_loss", "g_loss", "real_score", "fake_score", "seconds"]
+_DISCRIMINATOR_FIELDS = ("d_loss", "real_score", "fake_score")
 
 
 def global_step(gan):
@@ -55,7 +56,8 @@ class SampleGrids(keras.callbacks.Callback):
     """After each epoch, pictures samples of one fixed noise batch.
 
     Writes `samples/epoch-<NNNN>.png` (an image grid, or a scatter plot or
-    histogram for vector data) and the same picture to TensorBoard.
+    histogram for vector data) and the same picture to TensorBoard. A
+    conditional GAN's grid has a row per class, the columns sharing noise.
     """
 
     def __init__(self, run_dir, num_samples, latent_dim, seed, writer=None, modes=None):
@@ -66,9 +68,19 @@ class SampleGrids(keras.callbacks.Callback):
         self.modes = modes
 
     def on_epoch_end(self, epoch, logs=None):
-        samples = self.model.generator.predict(self.noise, verbose=0)
         path = os.path.join(self.directory, f"epoch-{epoch + 1:04d}.png")
-        picture = images.save_samples(samples, path, modes=self.modes)
+        num_classes = getattr(self.model, "num_classes", None)
+        if num_classes:
+            columns = max(1, len(self.noise) // num_classes)
+            z = np.tile(np.asarray(self.noise)[:columns], (num_classes, 1))
+            labels = np.repeat(np.arange(num_classes, dtype=np.int32), columns)
+            samples = self.model.generator.predict([z, labels], verbose=0)
+        else:
+            samples = self.model.generator.predict(self.noise, verbose=0)
+        if num_classes and samples.ndim >= 3:
+            picture = images.save_grid(samples, path, ncols=columns)
+        else:
+            picture = images.save_samples(samples, path, modes=self.modes)
         if self.writer is not None:
             with self.writer.as_default():
                 tf.summary.image("samples", picture[None], step=global_step(self.model))
@@ -94,6 +106,9 @@ class MetricsLog(keras.callbacks.Callback):
         self._epoch_start = None
 
     def on_train_begin(self, logs=None):
+        if getattr(self.model, "discriminator", True) is None:
+            # A direct loss (e.g. mmd) trains no discriminator: no columns for one.
+            self.fields = [f for f in self.fields if f not in _DISCRIMINATOR_FIELDS]
         _truncate_rows_after(self.path, global_step(self.model), self.fields)
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -99,7 +99,9 @@ def plugins():
               help="Picture to write.")
 @click.option("--checkpoint", default="last", show_default=True, metavar="WHICH",
               help='"last", "best" or a .keras file of the run.')
-def sample(run_dir, num, seed, output, checkpoint):
+@click.option("--label", type=int, default=None, metavar="CLASS",
+              help="Conditional GANs: draw this class only (default: a column per class).")
+def sample(run_dir, num, seed, output, checkpoint, label):
     """Write a picture of N samples from the generator of RUN_DIR (or of a SavedModel)."""
     from kgan import export
     from kgan import images
@@ -110,8 +112,28 @@ def sample(run_dir, num, seed, output, checkpoint):
     else:
         run = runs.load_run(run_dir, checkpoint=checkpoint)
         generator, source = run.gan, run.checkpoint_path
-    images.save_samples(generator.generate(num, seed=seed), output)
-    click.echo(f"Wrote {num} samples of {source} to {output}")
+    num_classes = getattr(generator, "num_classes", None)
+    if label is None:
+        samples = generator.generate(num, seed=seed)
+    elif not num_classes:
+        raise UserError(
+            f"--label {label}: {source} is an unconditional GAN, which draws no chosen "
+            "class. Leave out --label, or train a conditional one (model.conditional: true)."
+        )
+    elif not 0 <= label < num_classes:
+        raise UserError(
+            f"--label {label} is out of range: {source} has {num_classes} classes, "
+            f"labels 0 to {num_classes - 1}."
+        )
+    else:
+        samples = generator.generate(num, seed=seed, labels=label)
+    if num_classes and label is None and samples.ndim >= 3:
+        # Labels cycle 0, 1, ..., so each column of the grid is one class.
+        images.save_grid(samples, output, ncols=num_classes)
+    else:
+        images.save_samples(samples, output)
+    drawn = "" if label is None else f" of class {label}"
+    click.echo(f"Wrote {num} samples{drawn} of {source} to {output}")
 
 
 def _config():
