@@ -145,10 +145,8 @@ class GAN(keras.Model):
         self.fake_score_tracker = keras.metrics.Mean(name="fake_score")
         self.regularizers = []
         self.class_loss_weight = 1.0
+        self.ema_generator = None if self.ema_decay is None else _clone(generator)
         self.build()
-        self.ema_generator = None
-        if self.ema_decay is not None:
-            self.ema_generator = _clone(generator)
 
     def build(self, input_shape=None):
         if not self.generator.built and self.num_classes is None:
@@ -668,11 +666,15 @@ def _clone(generator):
 
 
 def _batch_dependent(model):
-    """True if a layer's training-mode output or state depends on the batch it sees."""
-    return any(
-        isinstance(layer, (keras.layers.BatchNormalization, keras.layers.SpectralNormalization))
-        or type(layer).__name__ in ("BatchNormalization", "SpectralNormalization",
-                                    "SyncBatchNormalization")
+    """True if D may not see real and fake in one call without changing the step.
+
+    Layers with state that training calls update (batch norm's moving
+    statistics and batch statistics, spectral norm's power iteration, ...)
+    behave differently on one concatenated batch than on two; a model with
+    none of them computes the same logits either way.
+    """
+    return bool(model.non_trainable_weights) or any(
+        isinstance(layer, keras.layers.BatchNormalization)
         for layer in model._flatten_layers(include_self=False, recursive=True)
     )
 
