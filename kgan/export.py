@@ -10,6 +10,8 @@ from TensorFlow Serving, a web service or a notebook. Its signatures:
 - `discriminate`: `images` (float32 `[n, H, W, C]` in [-1, 1]) -> `score`:
   D's probability that each image is real for the probabilistic losses, its
   raw critic score otherwise (`metadata`'s `discriminator_output` says which).
+  A GAN without a discriminator (a direct loss such as `mmd`) has no
+  `discriminate`, and its `discriminator_output` is "none".
 - `metadata`: no inputs -> the recipe (YAML), latent size, image shape, kgan
   version and the export settings, as string/int tensors.
 
@@ -74,9 +76,13 @@ def export_saved_model(gan, out_dir, *, recipe=None, max_samples=1024, overwrite
 
     archive = keras.export.ExportArchive()
     archive.track(gan.generator)
-    archive.track(gan.discriminator)
+    if gan.discriminator is not None:
+        archive.track(gan.discriminator)
+    signatures = _signatures(gan, max_samples, metadata)
+    if gan.discriminator is None:  # a direct loss (mmd): nothing to discriminate with
+        del signatures["discriminate"]
     # Keras makes the first endpoint `serving_default` for TF Serving.
-    for name, (fn, signature) in _signatures(gan, max_samples, metadata).items():
+    for name, (fn, signature) in signatures.items():
         archive.add_endpoint(name, fn, input_signature=signature)
 
     def write(directory):
@@ -507,7 +513,9 @@ def _metadata(gan, recipe, max_samples):
     from kgan import __version__
 
     loss_fn = getattr(gan, "loss_fn", None)
-    if loss_fn is None:
+    if gan.discriminator is None:
+        output = "none"
+    elif loss_fn is None:
         output = "logit"
     else:
         output = "probability" if loss_fn.probabilistic else "critic_score"
@@ -551,9 +559,11 @@ def _metadata(gan, recipe, max_samples):
         if _takes_labels(gan.discriminator):
             signatures["discriminate"] = signatures["discriminate"].replace(
                 " ->", f", {labels} ->", 1)
-        if len(gan.discriminator.outputs) == 2:
+        if gan.discriminator is not None and len(gan.discriminator.outputs) == 2:
             signatures["discriminate"] += (
                 f", class_probabilities float32 [n, {num_classes}]")
+    if gan.discriminator is None:
+        del metadata["signatures"]["discriminate"]
     return metadata
 
 

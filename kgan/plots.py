@@ -33,24 +33,39 @@ THEORY_SNAPSHOTS = "gaussian1d"  # plots/gaussian1d/epoch-<NNNN>.npz, one per ep
 def plot_losses(metrics_csv, path):
     """Loss curves and discriminator scores per epoch, from a run's `metrics.csv`.
 
+    A run without a discriminator (a direct loss such as `mmd`) has no
+    `d_loss`, `real_score` and `fake_score` columns: its plot is the
+    generator's loss alone, and those keys are absent from the result.
+
     Returns:
         `{"step": [...], "d_loss": [...], "g_loss": [...], "real_score": [...],
         "fake_score": [...]}` as drawn (numpy arrays).
     """
     with open(metrics_csv, newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
+        reader = csv.DictReader(file)
+        rows = list(reader)
+        header = reader.fieldnames or []
     columns = {name: np.array([_float(row.get(name)) for row in rows])
-               for name in ("step", "d_loss", "g_loss", "real_score", "fake_score")}
+               for name in ("step", "d_loss", "g_loss", "real_score", "fake_score")
+               if name in header or name in ("step", "g_loss")}
+    has_discriminator = "d_loss" in columns
     plt = _pyplot()
-    figure, (loss_axes, score_axes) = plt.subplots(1, 2, figsize=(10, 4), dpi=90)
-    loss_axes.plot(columns["step"], columns["d_loss"], "o-", label="discriminator loss")
+    figure, panels = plt.subplots(1, 2 if has_discriminator else 1, dpi=90, squeeze=False,
+                                  figsize=(10, 4) if has_discriminator else (6, 4))
+    loss_axes = panels[0, 0]
+    if has_discriminator:
+        loss_axes.plot(columns["step"], columns["d_loss"], "o-", label="discriminator loss")
     loss_axes.plot(columns["step"], columns["g_loss"], "o-", label="generator loss")
     loss_axes.set(xlabel="step", ylabel="loss (epoch mean)", title="Losses")
-    score_axes.plot(columns["step"], columns["real_score"], "o-", label="D(x), real")
-    score_axes.plot(columns["step"], columns["fake_score"], "o-", label="D(G(z)), generated")
-    score_axes.axhline(0.5, color="gray", linestyle=":", label="1/2 at equilibrium")
-    score_axes.set(xlabel="step", ylabel="discriminator score", title="Discriminator scores")
-    for axes in (loss_axes, score_axes):
+    if has_discriminator:
+        score_axes = panels[0, 1]
+        score_axes.plot(columns["step"], columns["real_score"], "o-", label="D(x), real")
+        score_axes.plot(columns["step"], columns["fake_score"], "o-",
+                        label="D(G(z)), generated")
+        score_axes.axhline(0.5, color="gray", linestyle=":", label="1/2 at equilibrium")
+        score_axes.set(xlabel="step", ylabel="discriminator score",
+                       title="Discriminator scores")
+    for axes in panels.flat:
         axes.legend()
         axes.grid(alpha=0.3)
     _save(figure, path)
@@ -63,7 +78,7 @@ def gaussian1d_curves(gan, log_density, low, high, num_samples=5000, num_points=
     The grid spans [low, high], widened to cover the generator's samples.
 
     `p_g` is a Gaussian kernel density estimate of `num_samples` samples
-    (Scott's bandwidth); `d` is the discriminator's sigmoid(logit); `d_star`
+    (Scott's bandwidth); `d` is D's sigmoid(logit), NaN without D; `d_star`
     is `theory.optimal_discriminator(p_data, p_g)`, the best discriminator for
     this generator (Proposition 1).
 
@@ -78,8 +93,11 @@ def gaussian1d_curves(gan, log_density, low, high, num_samples=5000, num_points=
     x = theory.grid(low, high, num_points)
     p_data = np.exp(np.asarray(log_density(x[:, None]), np.float64).reshape(-1))
     p_g = gaussian_kde(samples, x)
-    logits = np.asarray(gan.discriminator.predict(x[:, None].astype(np.float32), verbose=0))
-    d = 1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))
+    if gan.discriminator is None:  # a direct loss; D* still shows how far p_g is
+        d = np.full_like(x, np.nan)
+    else:
+        logits = np.asarray(gan.discriminator.predict(x[:, None].astype(np.float32), verbose=0))
+        d = 1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))
     return {"x": x, "p_data": p_data, "p_g": p_g, "d": d,
             "d_star": theory.optimal_discriminator(p_data, p_g)}
 
@@ -100,7 +118,8 @@ def plot_gaussian1d(panels, path, titles=None):
     for index, (axis, curves) in enumerate(zip(axes.flat, panels)):
         axis.plot(curves["x"], curves["p_data"], "k:", label="p_data")
         axis.plot(curves["x"], curves["p_g"], "g-", label="p_g")
-        axis.plot(curves["x"], curves["d"], "b-", label="D(x)")
+        if not np.all(np.isnan(curves["d"])):
+            axis.plot(curves["x"], curves["d"], "b-", label="D(x)")
         axis.plot(curves["x"], curves["d_star"], "b--", alpha=0.6, label="D*(x)")
         if titles:
             axis.set_title(titles[index])
