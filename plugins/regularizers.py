@@ -1,0 +1,437 @@
+"""Built-in regularisers and stabilisers of the discriminator, combinable in a recipe.
+
+```yaml
+loss: {name: wasserstein, clip_value: null}
+regularizers:
+  - {name: gradient_penalty, weight: 10}
+  - {name: diffaugment, policy: "color,translation,cutout"}
+```
+
+Each is a `kgan.Regularizer`; see `kgan.regularizers` for the hooks. Random
+draws come only from the model's seed generator, so a run is reproducible and
+resumes exactly from a checkpoint.
+"""
+
+import numbers
+import operator
+
+import keras
+import tensorflow as tf
+
+import kgan
+from kgan import latent
+from kgan_plugins.losses import gradient_penalty
+
+
+@kgan.register_regularizer(
+    "gradient_penalty",
+    description="WGAN-GP (Gulrajani et al. 2017): weight * E(||grad D(x_hat)|| - 1)^2 "
+    "at interpolates",
+)
+class GradientPenalty(kgan.Regularizer):
+    """Pushes the norm of D's gradient towards 1 between real and fake samples.
+
+    x_hat = x + alpha (G(z) - x) with one alpha ~ U(0, 1) per example, and the
+    penalty `weight * E[(||grad D(x_hat)||_2 - 1)^2]` is added to D's loss.
+    The paper pairs it with the Wasserstein loss without weight clipping
+    (`loss: {name: wasserstein, clip_value: null}`), lambda = 10 and no batch
+    norm in the critic; the penalty also works with other losses.
+    """
+
+    def __init__(self, weight=10.0):
+        self.weight = _number("gradient_penalty", "weight", weight, minimum=0.0)
+
+    def check(self, loss):
+        if getattr(loss, "gp_weight", None):
+            raise kgan.KganError(
+                f"The loss {loss.name or type(loss).__name__} already adds a gradient "
+                "penalty (gp_weight), so the gradient_penalty regularizer would add it "
+                "twice. Use loss {name: wasserstein, clip_value: null} with the "
+                "regularizer, or drop the regularizer."
+            )
+        if getattr(loss, "clip_value", None) is not None:
+            raise kgan.KganError(
+                f"The loss {loss.name or type(loss).__name__} clips the critic's weights "
+                f"(clip_value {loss.clip_value}), which the gradient penalty replaces "
+                "(Gulrajani et al. 2017, section 4). Set the loss's clip_value to null."
+            )
+
+    def discriminator_penalty(self, ctx):
+        return self.weight * gradient_penalty(
+            ctx.discriminator, ctx.real, ctx.fake, ctx.seed_generator
+        )
+
+    def get_config(self):
+        return {"weight": self.weight}
+
+
+@kgan.register_regularizer(
+    "r1",
+    description="R1 (Mescheder et al. 2018): gamma/2 * E||grad D(x)||^2 on real data",
+)
+class R1(kgan.Regularizer):
+    """Penalises D's gradient on real data only: (gamma / 2) E_x ||grad_x D(x)||^2.
+
+    Near the equilibrium D is then flat on the data manifold, which makes
+    simultaneous gradient descent converge locally (Mescheder et al. 2018,
+    "Which training methods for GANs do actually converge?").
+    """
+
+    def __init__(self, gamma=10.0):
+        self.gamma = _number("r1", "gamma", gamma, minimum=0.0)
+
+    def discriminator_penalty(self, ctx):
+        return 0.5 * self.gamma * squared_gradient_norm(ctx.discriminator, ctx.real)
+
+    def get_config(self):
+        return {"gamma": self.gamma}
+
+
+@kgan.register_regularizer(
+    "weight_clipping",
+    description="WGAN (Arjovsky et al. 2017): clip every D weight to [-c, c] after each update",
+)
+class WeightClipping(kgan.Regularizer):
+    """Clips every trainable weight of D to [-clip_value, clip_value] after each update.
+
+    The original WGAN's crude way of keeping the critic Lipschitz; usable with
+    any loss (the `wasserstein` loss has it built in as its `clip_value`).
+    """
+
+    def __init__(self, clip_value=0.01):
+        self.clip_value = _number("weight_clipping", "clip_value", clip_value, above=0.0)
+
+    def after_discriminator_step(self, discriminator):
+        for weight in discriminator.trainable_variables:
+            weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
+
+    def get_config(self):
+        return {"clip_value": self.clip_value}
+
+
+@kgan.register_regularizer(
+    "label_smoothing",
+    description="One-sided label smoothing (Salimans et al. 2016): real target 1 - alpha",
+)
+class LabelSmoothing(kgan.Regularizer):
+    """D's cross-entropy with target 1 - alpha for real data, 0 for fake (one-sided).
+
+    The cross-entropy of logit l against target t is
+    softplus(-l) + (1 - t) l, i.e. that against target 1 plus (1 - t) l, so
+    smoothing is the penalty `alpha * E[D's real logit]` on top of the usual
+    loss. D's optimum becomes (1 - alpha) p_data / (p_data + p_g): at most
+    1 - alpha on real data. Fake targets stay 0, as the paper advises.
+    Only for losses whose D loss is the binary cross-entropy (minimax,
+    non_saturating); least_squares has its own `real_target`.
+    """
+
+    def __init__(self, alpha=0.1):
+        self.alpha = _number("label_smoothing", "alpha", alpha, above=0.0, below=1.0)
+
+    def check(self, loss):
+        name = loss.name or type(loss).__name__
+        hint = (
+            " least_squares takes the smoothed target as its own real_target parameter."
+            if hasattr(loss, "real_target")
+            else ""
+        )
+        if not loss.probabilistic:
+            raise kgan.KganError(
+                f"label_smoothing smooths the real target of a probabilistic loss (D's "
+                f"output a probability), but the loss {name} has critic scores or "
+                f"regression targets, where a target of 1 - alpha means nothing.{hint} "
+                "Use it with minimax or non_saturating, or drop it."
+            )
+        if not _is_cross_entropy(loss):
+            raise kgan.KganError(
+                f"label_smoothing adds alpha * E[real logit], which smooths the real "
+                f"target only when D's loss is the binary cross-entropy "
+                f"softplus(-real) + softplus(fake); the loss {name} computes something "
+                "else. Use it with minimax or non_saturating, or smooth the target "
+                "inside your loss."
+            )
+
+    def discriminator_penalty(self, ctx):
+        return self.alpha * tf.reduce_mean(tf.cast(ctx.real_logits, tf.float32))
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+@kgan.register_regularizer(
+    "instance_noise",
+    description="Instance noise (Sonderby et al. 2016): N(0, sigma^2) on every D input, "
+    "annealed linearly to 0",
+)
+class InstanceNoise(kgan.Regularizer):
+    """Adds Gaussian noise to every input of D, real and fake, its std annealed to 0.
+
+    Noise makes the supports of the real and fake distributions overlap, so
+    D's gradient carries information even where they are disjoint (Arjovsky &
+    Bottou 2017; Sonderby et al. 2016). The std is `sigma` at the first step
+    and falls linearly to 0 at `anneal_steps` generator updates, after which
+    D sees clean inputs.
+    """
+
+    def __init__(self, sigma=0.1, anneal_steps=10_000):
+        self.sigma = _number("instance_noise", "sigma", sigma, minimum=0.0)
+        if not _is_int(anneal_steps) or anneal_steps < 1:
+            raise kgan.KganError(
+                f"instance_noise anneal_steps (generator updates until the noise reaches "
+                f"0) must be an integer >= 1, got {anneal_steps!r}."
+            )
+        self.anneal_steps = int(anneal_steps)
+
+    def stddev(self, step):
+        """The noise std at `step` generator updates: sigma (1 - step / anneal_steps)+."""
+        progress = tf.cast(step, tf.float32) / float(self.anneal_steps)
+        return self.sigma * tf.maximum(0.0, 1.0 - progress)
+
+    def augment(self, x, step, seed_generator):
+        noise = _draw(
+            lambda shape: keras.random.normal(shape, dtype=x.dtype, seed=seed_generator), x
+        )
+        return x + tf.cast(self.stddev(step), x.dtype) * noise
+
+    def get_config(self):
+        return {"sigma": self.sigma, "anneal_steps": self.anneal_steps}
+
+
+@kgan.register_regularizer(
+    "diffaugment",
+    description="DiffAugment (Zhao et al. 2020): differentiable colour, translation and "
+    "cutout on every D input",
+)
+class DiffAugment(kgan.Regularizer):
+    """Differentiable augmentation of every image D sees, real and fake, in both updates.
+
+    Augmenting only the real images would teach G to make augmented images;
+    applying the same family of random transforms to real and fake inputs of
+    D, in D's and in G's update, and backpropagating through them, lets D
+    learn from few images without leaking the augmentation into G (Zhao et
+    al. 2020). Each example draws its own parameters. The transforms, applied
+    in the order `policy` names them, are those of the paper's code:
+
+    - `color`: brightness + U(-0.5, 0.5), saturation x U(0, 2) around the
+      channel mean, contrast x U(0.5, 1.5) around the image mean;
+    - `translation`: a shift by up to `translation_ratio` of the height and
+      width (whole pixels), the vacated pixels set to 0;
+    - `cutout`: a square of `cutout_ratio` of the height and width, centred at
+      a uniformly random pixel, set to 0.
+
+    Args:
+        policy: comma-separated transforms, e.g. "color,translation,cutout",
+            or a list of them.
+        translation_ratio: largest shift, as a fraction of the image size.
+        cutout_ratio: side of the cut-out square, as a fraction of the size.
+    """
+
+    def __init__(self, policy="color,translation,cutout", translation_ratio=0.125,
+                 cutout_ratio=0.5):
+        self.policy = _policy(policy)
+        self.translation_ratio = _number(
+            "diffaugment", "translation_ratio", translation_ratio, minimum=0.0, below=1.0
+        )
+        self.cutout_ratio = _number(
+            "diffaugment", "cutout_ratio", cutout_ratio, minimum=0.0, maximum=1.0
+        )
+
+    def augment(self, x, step, seed_generator):
+        if x.shape.rank != 4:
+            raise kgan.KganError(
+                f"diffaugment transforms images of shape (batch, height, width, "
+                f"channels), but D's inputs have shape {tuple(x.shape)}. Use "
+                "instance_noise for vectors, or drop diffaugment."
+            )
+        for name in self.policy:
+            if name == "color":
+                x = _brightness(x, seed_generator)
+                x = _saturation(x, seed_generator)
+                x = _contrast(x, seed_generator)
+            elif name == "translation":
+                x = _translation(x, self.translation_ratio, seed_generator)
+            else:
+                x = _cutout(x, self.cutout_ratio, seed_generator)
+        return x
+
+    def get_config(self):
+        return {
+            "policy": ",".join(self.policy),
+            "translation_ratio": self.translation_ratio,
+            "cutout_ratio": self.cutout_ratio,
+        }
+
+
+def squared_gradient_norm(discriminator, x):
+    """E ||grad_x D(x)||^2: the mean over examples of the squared gradient norm.
+
+    `discriminator` is a Keras model or a penalty context's `ctx.discriminator`;
+    it runs in training mode, as `gradient_penalty` runs it.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        scores = discriminator(x, training=True)
+    grads = tf.cast(tape.gradient(scores, x), tf.float32)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads))))
+
+
+# --- DiffAugment's transforms ------------------------------------------------------
+
+_POLICIES = ("color", "translation", "cutout")
+
+
+def _policy(policy):
+    names = policy.split(",") if isinstance(policy, str) else policy
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise kgan.KganError(
+            f'diffaugment policy must be a string such as "color,translation,cutout" or '
+            f"a list of transform names, got {policy!r}. Transforms: "
+            f"{', '.join(_POLICIES)}."
+        )
+    names = tuple(name.strip() for name in names if name.strip())
+    if not names:
+        raise kgan.KganError(
+            f"diffaugment policy {policy!r} names no transform. Give some of: "
+            f"{', '.join(_POLICIES)}."
+        )
+    for name in names:
+        if name not in _POLICIES:
+            raise kgan.KganError(
+                f'diffaugment policy has an unknown transform "{name}".'
+                f"{kgan.errors.did_you_mean(name, _POLICIES)} Transforms: "
+                f"{', '.join(_POLICIES)}."
+            )
+    return names
+
+
+def _brightness(x, seed_generator):
+    return x + (_per_example_uniform(x, seed_generator) - 0.5)
+
+
+def _saturation(x, seed_generator):
+    mean = tf.reduce_mean(x, axis=3, keepdims=True)
+    return (x - mean) * (2.0 * _per_example_uniform(x, seed_generator)) + mean
+
+
+def _contrast(x, seed_generator):
+    mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+    return (x - mean) * (_per_example_uniform(x, seed_generator) + 0.5) + mean
+
+
+def _translation(x, ratio, seed_generator):
+    """Shifts each image by whole pixels, up to `ratio` of its size, padding with 0."""
+    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    shift_h, shift_w = _fraction(height, ratio), _fraction(width, ratio)
+    down = _per_example_int(x, -shift_h, shift_h, seed_generator)
+    right = _per_example_int(x, -shift_w, shift_w, seed_generator)
+    # Output pixel (i, j) takes input pixel (i - down, j - right), or 0 outside.
+    rows = tf.range(height)[None, :] - down[:, None]
+    cols = tf.range(width)[None, :] - right[:, None]
+    x = tf.gather(x, tf.clip_by_value(rows, 0, height - 1), axis=1, batch_dims=1)
+    x = tf.gather(x, tf.clip_by_value(cols, 0, width - 1), axis=2, batch_dims=1)
+    inside = (
+        _within(rows, 0, height)[:, :, None, None] & _within(cols, 0, width)[:, None, :, None]
+    )
+    return x * tf.cast(inside, x.dtype)
+
+
+def _cutout(x, ratio, seed_generator):
+    """Zeroes a square of `ratio` of the image size, centred at a random pixel."""
+    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    size_h, size_w = _fraction(height, ratio), _fraction(width, ratio)
+    # As in the paper's code: centres in [0, size + (1 - cut % 2)), so that an
+    # even-sided square can reach either edge.
+    centre_h = _per_example_int(x, 0, height - size_h % 2, seed_generator)
+    centre_w = _per_example_int(x, 0, width - size_w % 2, seed_generator)
+    top, left = centre_h - size_h // 2, centre_w - size_w // 2
+    in_rows = _within(tf.range(height)[None, :], top[:, None], top[:, None] + size_h)
+    in_cols = _within(tf.range(width)[None, :], left[:, None], left[:, None] + size_w)
+    cut = in_rows[:, :, None, None] & in_cols[:, None, :, None]
+    return x * tf.cast(tf.logical_not(cut), x.dtype)
+
+
+def _fraction(size, ratio):
+    """round(size * ratio) as the paper's code computes it: int(size * ratio + 0.5)."""
+    return tf.cast(tf.cast(size, tf.float32) * ratio + 0.5, tf.int32)
+
+
+def _within(values, low, high):
+    return (values >= low) & (values < high)
+
+
+def _per_example_uniform(x, seed_generator):
+    """U(0, 1) of shape (batch, 1, 1, 1), one draw per example."""
+    return _draw(
+        lambda shape: keras.random.uniform(shape, dtype=x.dtype, seed=seed_generator),
+        x,
+        per_example=True,
+    )
+
+
+def _per_example_int(x, low, high, seed_generator):
+    """A uniform integer in [low, high] per example, shape (batch,)."""
+    u = _draw(
+        lambda shape: keras.random.uniform(shape, seed=seed_generator), x, per_example=True
+    )
+    span = tf.cast(high - low + 1, tf.float32)
+    offset = tf.minimum(tf.cast(tf.floor(u * span), tf.int32), high - low)
+    return tf.reshape(offset, [-1]) + low
+
+
+def _draw(sample, x, per_example=False):
+    """A draw shaped like `x` (or (batch, 1, ..., 1)), this replica's slice of the global one.
+
+    Drawing for the global batch and slicing keeps a step's random numbers the
+    same on one device as on several (see `kgan.latent.replica_slice`).
+    """
+    tail = tf.shape(x)[1:]
+    if per_example:
+        tail = tf.ones_like(tail)
+    return latent.replica_slice(
+        lambda rows: sample(tf.concat([[rows], tail], axis=0)), tf.shape(x)[0]
+    )
+
+
+# --- Parameters --------------------------------------------------------------------
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _number(regularizer, key, value, minimum=None, maximum=None, above=None, below=None):
+    """`value` as a float, or a KganError naming the regulariser, the key and the range."""
+    bounds = [
+        (bound, symbol, compare)
+        for bound, symbol, compare in (
+            (minimum, ">=", operator.ge),
+            (above, ">", operator.gt),
+            (maximum, "<=", operator.le),
+            (below, "<", operator.lt),
+        )
+        if bound is not None
+    ]
+    wanted = " and ".join(f"{symbol} {bound}" for bound, symbol, _ in bounds)
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_number or not all(compare(value, bound) for bound, _, compare in bounds):
+        raise kgan.KganError(
+            f"{regularizer} {key} must be a number {wanted}, got {value!r}. Fix it in "
+            f"the regularizer's parameters (recipe: regularizers: [{{name: {regularizer}, "
+            f"{key}: ...}}])."
+        )
+    return float(value)
+
+
+def _is_cross_entropy(loss):
+    """True if the loss's D loss is softplus(-real) + softplus(fake), checked on a few logits."""
+    real = tf.constant([[-3.0], [0.0], [0.5], [4.0]])
+    fake = tf.constant([[2.0], [-1.0], [0.0], [-5.0]])
+    try:
+        value = loss.discriminator_loss(real, fake)
+    except Exception:  # A loss that cannot take plain logits is not the cross-entropy.
+        return False
+    expected = tf.nn.softplus(-real) + tf.nn.softplus(fake)
+    return bool(
+        value.shape == expected.shape
+        and tf.reduce_all(tf.abs(tf.cast(value, tf.float32) - expected) < 1e-5)
+    )
