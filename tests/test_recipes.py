@@ -26,9 +26,10 @@ def tfds_data_dir():
         yield
 
 
-def test_the_five_recipes_are_shipped():
+def test_the_recipes_are_shipped():
     assert {p.name for p in SHIPPED} == {
-        "mnist.yaml", "mnist_mlp.yaml", "fashion_mnist.yaml", "gaussian1d.yaml", "ring2d.yaml"}
+        "mnist.yaml", "mnist_mlp.yaml", "fashion_mnist.yaml", "gaussian1d.yaml", "ring2d.yaml",
+        "gmmn_mnist.yaml"}
 
 
 def test_mnist_recipe_is_the_readmes_main_job():
