@@ -1,6 +1,7 @@
 """The `mmd` loss (generative moment-matching networks) and a GAN without a discriminator."""
 
 import csv
+import importlib.util
 import math
 import pathlib
 
@@ -260,6 +261,16 @@ def test_a_run_without_a_discriminator_logs_plots_and_evaluates_what_exists(tmp_
     curves = plots.gaussian1d_curves(run.gan, lambda x: np.zeros(len(x)), 0.0, 6.0,
                                      num_samples=100)
     assert np.all(np.isnan(curves["d"])) and np.all(np.isfinite(curves["d_star"]))
+    # bin/compare_direct_adversarial.py measures it as it measures a GAN.
+    spec = importlib.util.spec_from_file_location(
+        "compare_direct_adversarial", RECIPES.parent / "bin" / "compare_direct_adversarial.py")
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    [row] = compare.compare([str(run_dir)], num_samples=100)
+    assert (row["loss"], row["d_params"], row["steps"]) == ("mmd", None, 4)
+    assert row["fid"] >= 0.0 and row["modes_covered"] in (0, 1)
+    table = compare.markdown_table([row])
+    assert "| gmmn-toy | mmd |" in table and "| none |" in table
 
 
 def test_gmmn_recipe_is_measured_like_the_mnist_gan_recipe():
