@@ -1,31 +1,51 @@
 #!/usr/bin/env python
-"""Times kgan's DCGAN training against a hand-written `tf.function` loop.
+"""Times kgan's training step against the TensorFlow DCGAN tutorial's loop, in one run.
 
-Both sides run Algorithm 1 of Goodfellow et al. (2014) on the same networks
-(`kgan.generator("dcgan")` / `kgan.discriminator("dcgan")`, weights cloned so
-both start equal), the same non-saturating loss from logits, the same Adam
-optimizers and the same tf.data pipeline of 28x28x1 images: each step makes
-k discriminator updates, each on its own real minibatch of m images and fresh
-noise, then one generator update. kgan trains with `GAN.fit` (what users run);
-the baseline iterates the dataset in Python and calls one `tf.function` per
-step.
+All variants train the tutorial's networks (kgan's `tf_tutorial` architecture:
+generator 2.33 M parameters, discriminator 213 k), copies of the same initial
+weights, with the tutorial's Adam(1e-4) optimizers and batch size (256), on
+the same input stream:
 
-Every variant is compiled (warmed up) first; then timed rounds of the
-variants are interleaved (A B, B A, A B ...) so that load from other processes
-hits all of them alike, and the median round of each is reported as images/s
-(real images consumed per second: k * m per step) with its ratio to the
-hand-written loop, with XLA (`jit_compile`) on and/or off.
+  tutorial            the tutorial's `train_step` as written: one generator
+                      forward pass, two tapes, both networks updated at once
+                      (a *simultaneous* update: not Algorithm 1);
+  alternating         Algorithm 1 (k = 1) written by hand the obvious way: a
+                      D update with its own generator forward pass, then a G
+                      update with fresh noise and a second forward pass;
+  kgan                kgan `GAN.fit`, `reuse_fakes=False` (literal Algorithm 1);
+  kgan-reuse          kgan `GAN.fit`, `reuse_fakes=True`: the G update reuses
+                      the D update's noise and generator forward pass (what
+                      PyTorch's DCGAN example does), against the updated D;
+  kgan-reuse-speN     the same compiled with `steps_per_execution=N`;
+  kgan...-nofuse      kgan with two D calls in the D update (kgan makes one on
+                      [real; fake] when D has no batch statistics, as here);
+  alternating-reuse   the reuse written by hand;
+  alternating-reuse-concat  ... with one D call on [real; fake] in the D
+                      update (the same mathematics for a D without batch norm).
+
+A variant may name its input: `kgan-reuse@constant` (see `--input`).
+
+Each variant is compiled and warmed up first (untimed); then timed rounds are
+interleaved, the order rotating each round (A B C D, B C D A, ...), so that
+load from other processes hits all variants alike. Reported per variant: the
+median round's images/s (real images consumed per second), its ratio to the
+tutorial's and to the hand-written alternating loop's median, the same ratios
+taken per round (same moment, same load) and their median, CPU ms per step,
+and whether both networks' weights really changed.
 
 Example:
 
 ```
-python bin/benchmark_step.py --steps 50 --rounds 7 --jit both
-python bin/benchmark_step.py --data mnist   # real MNIST, needs TFDS_DATA_DIR
+python bin/benchmark_step.py --steps 20 --rounds 5             # jit off, random data
+python bin/benchmark_step.py --data mnist --jit both --json bench.json
+python bin/benchmark_step.py --variants kgan-reuse,kgan-reuse@constant,kgan-reuse@tutorial
 ```
 """
 
 import argparse
+import json
 import os
+import re
 import shlex
 import statistics
 import sys
@@ -39,9 +59,21 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kgan  # noqa: E402
+from kgan import data as data_lib  # noqa: E402
 
-IMAGE_SHAPE = (28, 28, 1)
-PLAIN = "hand-written tf.function"
+TUTORIAL = "tutorial"
+ALTERNATING = "alternating"
+DEFAULT_VARIANTS = "tutorial,alternating,kgan,kgan-reuse,kgan-reuse-spe4"
+INPUTS = ("pipeline", "tutorial", "constant")
+_DESCRIPTIONS = {
+    "tutorial": "TF tutorial, simultaneous update",
+    "alternating": "hand-written Algorithm 1",
+    "alternating-reuse": "hand-written Alg. 1, reuse fakes",
+    "alternating-reuse-concat": "hand-written, reuse, D([real;fake])",
+    "kgan": "kgan fit, reuse_fakes=False",
+    "kgan-reuse": "kgan fit, reuse_fakes=True",
+}
+_KGAN = re.compile(r"^kgan(?P<reuse>-reuse)?(?:-spe(?P<spe>\d+))?(?P<nofuse>-nofuse)?$")
 
 
 def parse_args(argv=None):
@@ -49,35 +81,55 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--batch-size", type=int, default=64, metavar="M",
-                        help="minibatch size m (each step consumes k * m real images)")
-    parser.add_argument("--d-steps", type=int, default=1, metavar="K",
-                        help="discriminator updates per generator update (k)")
-    parser.add_argument("--steps", type=int, default=40,
-                        help="training steps (iterations of Algorithm 1) per timed round")
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS, metavar="LIST",
+                        help="comma-separated variants, each NAME or NAME@INPUT: "
+                        "tutorial, alternating, alternating-reuse, alternating-reuse-concat, "
+                        "kgan, kgan-reuse, kgan-speN, kgan-reuse-speN")
+    parser.add_argument("--batch-size", type=int, default=256, metavar="M",
+                        help="minibatch size m (the tutorial's BATCH_SIZE)")
+    parser.add_argument("--steps", type=int, default=20,
+                        help="training steps per variant per timed round")
     parser.add_argument("--rounds", type=int, default=5,
                         help="timed rounds per variant, interleaved across variants")
     parser.add_argument("--warmup-steps", type=int, default=5,
                         help="untimed steps per variant after compiling")
-    parser.add_argument("--jit", choices=("on", "off", "both"), default="both",
-                        help="XLA compilation of the training step")
-    parser.add_argument("--steps-per-execution", type=int, default=1, metavar="N",
-                        help="if > 1, also time kgan compiled with steps_per_execution=N")
-    parser.add_argument("--latent-dim", type=int, default=100)
-    parser.add_argument("--base-filters", type=int, default=64,
-                        help="dcgan base_filters of both networks")
+    parser.add_argument("--jit", choices=("on", "off", "both"), default="off",
+                        help="XLA compilation of every variant's step")
     parser.add_argument("--data", choices=("random", "mnist"), default="random",
                         help="random images in [-1, 1], or MNIST via tfds (TFDS_DATA_DIR)")
-    parser.add_argument("--num-examples", type=int, default=8192,
+    parser.add_argument("--input", choices=INPUTS, default="pipeline",
+                        help="input stream of variants without @INPUT: kgan.data.pipeline "
+                        "(what `kgan train` feeds), the tutorial's shuffle().batch(), or one "
+                        "constant batch (no input work at all)")
+    parser.add_argument("--num-examples", type=int, default=60_000,
                         help="size of the in-memory dataset for --data random")
+    parser.add_argument("--image-size", type=int, default=28,
+                        help="height and width for --data random (a multiple of 4)")
+    parser.add_argument("--latent-dim", type=int, default=100,
+                        help="noise size (the tutorial's noise_dim)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "d_steps", "steps", "rounds", "steps_per_execution",
-                 "latent_dim", "base_filters", "num_examples"):
+    for name in ("batch_size", "steps", "rounds", "num_examples", "image_size", "latent_dim"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.steps % args.steps_per_execution:
-        parser.error("--steps must be a multiple of --steps-per-execution")
+    if args.warmup_steps < 0:
+        parser.error("--warmup-steps must be >= 0")
+    if args.image_size % 4:
+        parser.error("--image-size must be a multiple of 4 (the tutorial's networks halve twice)")
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if len(set(args.variants)) != len(args.variants) or not args.variants:
+        parser.error("--variants must name at least one variant, each once")
+    for spec in args.variants:
+        name, _, input_name = spec.partition("@")
+        match = _KGAN.match(name)
+        if name not in _DESCRIPTIONS and not (match and int(match["spe"] or 1) >= 1):
+            parser.error(f"unknown variant {name!r} in --variants; known: "
+                         f"{', '.join(_DESCRIPTIONS)}, and kgan[-reuse][-speN][-nofuse]")
+        if input_name and input_name not in INPUTS:
+            parser.error(f"unknown input {input_name!r} in {spec!r}; known: {', '.join(INPUTS)}")
+        if match and args.steps % int(match["spe"] or 1):
+            parser.error(f"--steps must be a multiple of {match['spe']} for {name}")
     return args
 
 
@@ -89,92 +141,252 @@ def main(argv=None):
     print(f"command: {command}")
     print(f"keras {keras.__version__}, tensorflow {tf.__version__}, "
           f"devices: {[d.device_type for d in tf.config.list_physical_devices()]}, "
-          f"cpus: {os.cpu_count()}, load average before: {_load()}")
-
-    images = _images(args)
-    rows_per_step = args.d_steps * args.batch_size
-    dataset = (
-        tf.data.Dataset.from_tensor_slices(images)
-        .cache()
-        .repeat()
-        .batch(rows_per_step, drop_remainder=True)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
+          f"cpus: {os.cpu_count()}, load average before: {_load()}", flush=True)
+    source = _source(args)
+    streams = {}
     results = []
     for jit in {"on": [True], "off": [False], "both": [False, True]}[args.jit]:
-        variants = _make_variants(args, dataset, jit)
-        for name, run_steps in variants.items():
+        variants = _make_variants(args, source, streams, jit)
+        for variant in variants:
             start = time.perf_counter()
-            run_steps(args.warmup_steps)
-            print(f"  warm-up jit={'on' if jit else 'off'} {name}: "
+            variant.run(max(args.warmup_steps, variant.steps_multiple) if args.warmup_steps else 0)
+            print(f"  warm-up jit={_on_off(jit)} {variant.name}: "
                   f"{time.perf_counter() - start:.1f} s", flush=True)
-        seconds = {name: [] for name in variants}
-        cpu_seconds = {name: [] for name in variants}
+        for variant in variants:
+            variant.remember_weights()
         for round_index in range(args.rounds):
-            # A B, then B A: neither variant always runs right after the other.
-            order = list(variants)[:: 1 if round_index % 2 == 0 else -1]
-            for name in order:
-                start, cpu_start = time.perf_counter(), time.process_time()
-                variants[name](args.steps)
-                seconds[name].append(time.perf_counter() - start)
-                cpu_seconds[name].append(time.process_time() - cpu_start)
-            print(f"  round {round_index + 1}/{args.rounds} jit={'on' if jit else 'off'}: "
-                  + ", ".join(f"{name} {args.steps * rows_per_step / seconds[name][-1]:.0f}"
-                              for name in variants) + " images/s", flush=True)
-        plain_rate = statistics.median(args.steps * rows_per_step / t for t in seconds[PLAIN])
-        for name, times in seconds.items():
-            rates = [args.steps * rows_per_step / t for t in times]
-            results.append({
-                "jit": jit,
-                "variant": name,
-                "images_per_s": statistics.median(rates),
-                "min_images_per_s": min(rates),
-                "max_images_per_s": max(rates),
-                "ms_per_step": 1000 * statistics.median(times) / args.steps,
-                "cpu_ms_per_step": 1000 * statistics.median(cpu_seconds[name]) / args.steps,
-                "ratio": statistics.median(rates) / plain_rate,
-                "paired_ratio": statistics.median(
-                    p / t for p, t in zip(seconds[PLAIN], times)
-                ),
-                "cpu_ratio": statistics.median(
-                    p / t for p, t in zip(cpu_seconds[PLAIN], cpu_seconds[name])
-                ),
-            })
-
+            shift = round_index % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                variant.timed_round(args.steps)
+            print(f"  round {round_index + 1}/{args.rounds} jit={_on_off(jit)}: "
+                  + ", ".join(f"{v.name} {v.rates(args)[-1]:.0f}" for v in variants)
+                  + " images/s", flush=True)
+        results += _summarise(variants, args, jit)
+        args.parameters = [model.count_params() for model in variants[0].models]
+    input_checks = [_check_input(name, stream, source, args) for name, stream in streams.items()]
     _print_table(results, args)
+    for line in input_checks:
+        print(line["text"])
     print(f"load average after: {_load()}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump({"command": command, "keras": keras.__version__,
+                       "tensorflow": tf.__version__, "cpus": os.cpu_count(),
+                       "args": vars(args), "results": results,
+                       "input_checks": input_checks}, file, indent=1)
+        print(f"wrote {args.json}")
     return results
 
 
-def _images(args):
-    if args.data == "mnist":
-        import tensorflow_datasets as tfds
-
-        train = tfds.load("mnist", split="train", as_supervised=True, batch_size=-1)
-        return tf.cast(train[0], tf.float32) / 127.5 - 1.0
-    rng = np.random.default_rng(args.seed)
-    return rng.uniform(-1.0, 1.0, (args.num_examples, *IMAGE_SHAPE)).astype("float32")
+# ---------------------------------------------------------------- the loops
 
 
-def _make_variants(args, dataset, jit):
-    """Returns {name: run_steps(n)}, each variant on its own copy of the same networks."""
+def _tutorial_cross_entropy():
+    return keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def make_tutorial_train_step(generator, discriminator, generator_optimizer,
+                             discriminator_optimizer, batch_size, noise_dim, jit_compile=False):
+    """The tutorial's `train_step`, verbatim but for the jit switch (a simultaneous update)."""
+    cross_entropy = _tutorial_cross_entropy()
+
+    def discriminator_loss(real_output, fake_output):
+        real_loss = cross_entropy(tf.ones_like(real_output), real_output)
+        fake_loss = cross_entropy(tf.zeros_like(fake_output), fake_output)
+        return real_loss + fake_loss
+
+    def generator_loss(fake_output):
+        return cross_entropy(tf.ones_like(fake_output), fake_output)
+
+    @tf.function(jit_compile=jit_compile)
+    def train_step(images):
+        noise = tf.random.normal([batch_size, noise_dim])
+
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated_images = generator(noise, training=True)
+
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated_images, training=True)
+
+            gen_loss = generator_loss(fake_output)
+            disc_loss = discriminator_loss(real_output, fake_output)
+
+        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        gradients_of_discriminator = disc_tape.gradient(
+            disc_loss, discriminator.trainable_variables)
+
+        generator_optimizer.apply_gradients(
+            zip(gradients_of_generator, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(
+            zip(gradients_of_discriminator, discriminator.trainable_variables))
+        return disc_loss, gen_loss
+
+    return train_step
+
+
+def make_alternating_train_step(generator, discriminator, d_optimizer, g_optimizer,
+                                latent_dim, seed, jit_compile=False, reuse_fakes=False,
+                                concat=False):
+    """Algorithm 1 with k = 1 written by hand, with the tutorial's losses.
+
+    Noise comes from `keras.random.normal` with its own `SeedGenerator(seed)`,
+    the draws `kgan.GAN` makes, so the update can be checked against kgan's.
+
+    Args:
+        reuse_fakes: the G update reuses the D update's noise and generator
+            forward pass (recorded on G's tape) instead of a fresh draw.
+        concat: one discriminator call on `[real; fake]` in the D update
+            (differs from two calls only through batch-norm statistics).
+    """
+    cross_entropy = _tutorial_cross_entropy()
+    seed_generator = keras.random.SeedGenerator(seed)
+
+    def discriminator_update(real, fake):
+        with tf.GradientTape() as d_tape:
+            if concat:
+                logits = discriminator(tf.concat([real, fake], axis=0), training=True)
+                real_logits, fake_logits = tf.split(logits, 2, axis=0)
+            else:
+                real_logits = discriminator(real, training=True)
+                fake_logits = discriminator(fake, training=True)
+            d_loss = (cross_entropy(tf.ones_like(real_logits), real_logits)
+                      + cross_entropy(tf.zeros_like(fake_logits), fake_logits))
+        d_vars = discriminator.trainable_variables
+        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        return d_loss
+
+    @tf.function(jit_compile=jit_compile)
+    def train_step(real):
+        m = tf.shape(real)[0]
+        z = keras.random.normal((m, latent_dim), seed=seed_generator)
+        if reuse_fakes:
+            with tf.GradientTape() as g_tape:
+                fake = generator(z, training=True)
+                with g_tape.stop_recording():
+                    d_loss = discriminator_update(real, fake)
+                fake_logits = discriminator(fake, training=True)
+                g_loss = cross_entropy(tf.ones_like(fake_logits), fake_logits)
+        else:
+            d_loss = discriminator_update(real, generator(z, training=True))
+            z = keras.random.normal((m, latent_dim), seed=seed_generator)
+            with tf.GradientTape() as g_tape:
+                fake_logits = discriminator(generator(z, training=True), training=True)
+                g_loss = cross_entropy(tf.ones_like(fake_logits), fake_logits)
+        g_vars = generator.trainable_variables
+        g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        return d_loss, g_loss
+
+    return train_step
+
+
+# ---------------------------------------------------------------- variants
+
+
+class Variant:
+    """One way of training: `run(n)` takes n steps; timing and weight checks around it."""
+
+    def __init__(self, name, run, generator, discriminator, steps_multiple=1):
+        self.name = name
+        self.run = run
+        self.models = (generator, discriminator)
+        self.steps_multiple = steps_multiple
+        self.seconds = []
+        self.cpu_seconds = []
+        self._initial = None
+
+    def timed_round(self, steps):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        self.run(steps)
+        self.seconds.append(time.perf_counter() - start)
+        self.cpu_seconds.append(time.process_time() - cpu_start)
+
+    def rates(self, args):
+        return [args.steps * args.batch_size / s for s in self.seconds]
+
+    def remember_weights(self):
+        self._initial = [[w.copy() for w in model.get_weights()] for model in self.models]
+
+    def weights_changed(self):
+        """Whether both networks' weights moved during the timed rounds, and stayed finite."""
+        for model, initial in zip(self.models, self._initial):
+            now = model.get_weights()
+            if not all(np.all(np.isfinite(w)) for w in now):
+                return False
+            trainable = {id(v) for v in model.trainable_variables}
+            moved = [not np.array_equal(a, b) for v, a, b in zip(model.weights, now, initial)
+                     if id(v) in trainable]
+            if not any(moved):
+                return False
+        return True
+
+
+def _make_variants(args, source, streams, jit):
     keras.utils.set_random_seed(args.seed)
-    generator = kgan.generator("dcgan", latent_dim=args.latent_dim, output_shape=IMAGE_SHAPE,
-                               base_filters=args.base_filters)
-    discriminator = kgan.discriminator("dcgan", input_shape=IMAGE_SHAPE,
-                                       base_filters=args.base_filters)
-
-    variants = {PLAIN: _plain_loop(*_clone(generator, discriminator), args, dataset, jit)}
-    variants["kgan GAN.fit"] = _kgan_fit(
-        *_clone(generator, discriminator), args, dataset, jit, steps_per_execution=1
-    )
-    if args.steps_per_execution > 1:
-        variants[f"kgan GAN.fit spe={args.steps_per_execution}"] = _kgan_fit(
-            *_clone(generator, discriminator), args, dataset, jit,
-            steps_per_execution=args.steps_per_execution,
-        )
+    shape = source.sample_shape
+    generator = kgan.generator("tf_tutorial", latent_dim=args.latent_dim, output_shape=shape)
+    discriminator = kgan.discriminator("tf_tutorial", input_shape=shape)
+    variants = []
+    for spec in args.variants:
+        name, _, input_name = spec.partition("@")
+        input_name = input_name or args.input
+        if input_name not in streams:
+            streams[input_name] = _stream(input_name, source, args)
+        dataset = streams[input_name]
+        g, d = _clone(generator, discriminator)
+        if name == TUTORIAL:
+            step = make_tutorial_train_step(g, d, _adam(), _adam(), args.batch_size,
+                                            args.latent_dim, jit)
+            variants.append(Variant(spec, _python_loop(step, dataset), g, d))
+        elif name.startswith(ALTERNATING):
+            step = make_alternating_train_step(
+                g, d, _adam(), _adam(), args.latent_dim, args.seed, jit,
+                reuse_fakes="reuse" in name, concat=name.endswith("concat"))
+            variants.append(Variant(spec, _python_loop(step, dataset), g, d))
+        else:
+            match = _KGAN.match(name)
+            spe = int(match["spe"] or 1)
+            run = _kgan_fit(g, d, args, dataset, jit, reuse_fakes=bool(match["reuse"]),
+                            steps_per_execution=spe, fuse_d_calls=not match["nofuse"])
+            variants.append(Variant(spec, run, g, d, steps_multiple=spe))
     return variants
+
+
+def _kgan_fit(generator, discriminator, args, dataset, jit, reuse_fakes, steps_per_execution,
+              fuse_d_calls=True):
+    gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed,
+                   reuse_fakes=reuse_fakes)
+    if not fuse_d_calls:
+        # kgan calls D once on [real; fake] when D has no batch-dependent
+        # layers; -nofuse measures what that saves (a private switch).
+        gan._fuse_d_calls = False
+    gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating",
+                jit_compile=jit, steps_per_execution=steps_per_execution)
+
+    def run_steps(num_steps):
+        num_steps -= num_steps % steps_per_execution
+        if num_steps:
+            gan.fit(dataset, epochs=1, steps_per_epoch=num_steps, verbose=0)
+
+    return run_steps
+
+
+def _python_loop(train_step, dataset):
+    iterator = None
+
+    def run_steps(num_steps):
+        nonlocal iterator
+        # One iterator for all rounds, as a long hand-written loop would keep
+        # it. (GAN.fit makes a new one per call, so kgan restarts its stream
+        # every round: a small handicap that these figures leave in.)
+        iterator = iterator or iter(dataset)
+        losses = None
+        for _ in range(num_steps):
+            images, _ = next(iterator)
+            losses = train_step(images)
+        if losses is not None:
+            float(losses[0])
+
+    return run_steps
 
 
 def _clone(generator, discriminator):
@@ -187,88 +399,150 @@ def _clone(generator, discriminator):
 
 
 def _adam():
-    return keras.optimizers.Adam(2e-4, beta_1=0.5)
+    return keras.optimizers.Adam(1e-4)  # the tutorial's
 
 
-def _kgan_fit(generator, discriminator, args, dataset, jit, steps_per_execution):
-    gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim,
-                   d_steps=args.d_steps, seed=args.seed)
-    gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating",
-                jit_compile=jit, steps_per_execution=steps_per_execution)
-
-    def run_steps(num_steps):
-        num_steps = max(steps_per_execution, num_steps - num_steps % steps_per_execution)
-        # shuffle=False: the dataset is the pipeline; Keras only warns about it.
-        gan.fit(dataset, epochs=1, steps_per_epoch=num_steps, verbose=0, shuffle=False)
-
-    return run_steps
+# ---------------------------------------------------------------- data
 
 
-def make_plain_train_step(generator, discriminator, d_optimizer, g_optimizer,
-                          latent_dim, d_steps, seed, jit_compile):
-    """Algorithm 1 written out by hand: the baseline kgan is measured against."""
-    seed_generator = keras.random.SeedGenerator(seed)
-
-    @tf.function(jit_compile=jit_compile)
-    def train_step(real):
-        for step in range(d_steps):
-            real_batch = real[step::d_steps]
-            m = tf.shape(real_batch)[0]
-            z = keras.random.normal((m, latent_dim), seed=seed_generator)
-            fake = generator(z, training=True)
-            with tf.GradientTape() as tape:
-                real_logits = discriminator(real_batch, training=True)
-                fake_logits = discriminator(fake, training=True)
-                d_loss = tf.reduce_mean(
-                    tf.nn.softplus(-real_logits) + tf.nn.softplus(fake_logits)
-                )
-            d_vars = discriminator.trainable_variables
-            d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-
-        z = keras.random.normal((m, latent_dim), seed=seed_generator)
-        with tf.GradientTape() as tape:
-            g_loss = tf.reduce_mean(
-                tf.nn.softplus(-discriminator(generator(z, training=True), training=True))
-            )
-        g_vars = generator.trainable_variables
-        g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        return d_loss, g_loss
-
-    return train_step
+def _source(args):
+    if args.data == "mnist":
+        return data_lib.load({"name": "tfds", "dataset": "mnist", "split": "train"})
+    rng = np.random.default_rng(args.seed)
+    shape = (args.image_size, args.image_size, 1)
+    x = rng.uniform(-1.0, 1.0, (args.num_examples, *shape)).astype("float32")
+    y = np.full(args.num_examples, -1, "int32")
+    return data_lib.DataSource(tf.data.Dataset.from_tensor_slices((x, y)), shape,
+                               args.num_examples, name="random")
 
 
-def _plain_loop(generator, discriminator, args, dataset, jit):
-    train_step = make_plain_train_step(
-        generator, discriminator, _adam(), _adam(), args.latent_dim, args.d_steps,
-        args.seed, jit,
-    )
+def _stream(input_name, source, args):
+    """An endless stream of `(x, y)` batches of m images."""
+    if input_name == "pipeline":
+        dataset, _ = data_lib.pipeline(source, args.batch_size, 1, args.seed)
+        return dataset
+    if input_name == "tutorial":
+        # tf.data.Dataset.from_tensor_slices(train_images).shuffle(BUFFER_SIZE).batch(BATCH_SIZE)
+        # with whole batches only, repeated.
+        return (source.dataset.cache().shuffle(source.num_examples or 60_000, seed=args.seed)
+                .batch(args.batch_size, drop_remainder=True).repeat())
+    x, y = next(iter(source.dataset.batch(args.batch_size, drop_remainder=True)))
+    return tf.data.Dataset.from_tensors((x, y)).repeat()
 
-    def run_steps(num_steps):
-        iterator = iter(dataset)
-        for _ in range(num_steps):
-            losses = train_step(next(iterator))
-        float(losses[0])
 
-    return run_steps
+def _check_input(name, stream, source, args):
+    """Does the stream alone keep up? Times each batch over one pass and a pass boundary."""
+    per_pass = (source.num_examples or 60_000) // args.batch_size
+    count = per_pass + 10
+    start = time.perf_counter()
+    iterator = iter(stream)
+    next(iterator)
+    first = time.perf_counter() - start
+    gaps = []
+    for _ in range(count - 1):
+        start = time.perf_counter()
+        next(iterator)
+        gaps.append(time.perf_counter() - start)
+    slowest = int(np.argmax(gaps))
+    check = {"input": name, "first_batch_ms": 1000 * first,
+             "median_batch_ms": 1000 * statistics.median(gaps),
+             "max_batch_ms": 1000 * gaps[slowest], "max_at_batch": slowest + 2,
+             "batches_per_pass": per_pass}
+    check["text"] = (
+        f"input '{name}' alone: first batch {check['first_batch_ms']:.1f} ms, then median "
+        f"{check['median_batch_ms']:.2f} ms, slowest {check['max_batch_ms']:.1f} ms (batch "
+        f"{check['max_at_batch']}; a pass is {per_pass} batches) over {count} batches")
+    return check
+
+
+# ---------------------------------------------------------------- report
+
+
+def _summarise(variants, args, jit):
+    by_name = {v.name: v for v in variants}
+    rows = []
+    for variant in variants:
+        rates = variant.rates(args)
+        row = {
+            "jit": jit,
+            "variant": variant.name,
+            "description": _description(variant.name, args.input),
+            "images_per_s": statistics.median(rates),
+            "min_images_per_s": min(rates),
+            "max_images_per_s": max(rates),
+            "ms_per_step": 1000 * statistics.median(variant.seconds) / args.steps,
+            "cpu_ms_per_step": 1000 * statistics.median(variant.cpu_seconds) / args.steps,
+            "rounds_images_per_s": rates,
+            "weights_changed": variant.weights_changed(),
+        }
+        for baseline in (TUTORIAL, ALTERNATING):
+            other = by_name.get(baseline)
+            if other is None:
+                row[f"vs_{baseline}"] = row[f"vs_{baseline}_paired"] = None
+                row[f"vs_{baseline}_cpu_paired"] = None
+                continue
+            row[f"vs_{baseline}"] = row["images_per_s"] / statistics.median(other.rates(args))
+            row[f"vs_{baseline}_paired"] = statistics.median(
+                o / s for o, s in zip(other.seconds, variant.seconds))
+            row[f"vs_{baseline}_cpu_paired"] = statistics.median(
+                o / s for o, s in zip(other.cpu_seconds, variant.cpu_seconds))
+        rows.append(row)
+    return rows
+
+
+def _description(spec, default_input):
+    name, _, input_name = spec.partition("@")
+    match = _KGAN.match(name)
+    if name in _DESCRIPTIONS:
+        text = _DESCRIPTIONS[name]
+    else:
+        text = _DESCRIPTIONS["kgan-reuse" if match["reuse"] else "kgan"]
+        text += f", spe={match['spe']}" if match["spe"] else ""
+        text += ", two D calls" if match["nofuse"] else ""
+    return f"{text} [{input_name or default_input} input]" if input_name else text
+
+
+TABLE_HEADER = ("jit", "variant", "images/s", "(min..max)", "ms/step", "cpu ms",
+                "x tutorial", "paired", "x alternating", "paired", "trained")
 
 
 def _print_table(results, args):
     print()
-    print(f"DCGAN 28x28x1, m={args.batch_size}, k={args.d_steps}, {args.steps} steps x "
-          f"{args.rounds} interleaved rounds, median round (min..max):")
-    header = (f"{'jit':<4} {'variant':<28} {'images/s':>9} {'(min..max)':>13} "
-              f"{'ms/step':>8} {'cpu ms/step':>11} {'ratio':>6} {'paired':>7} {'cpu':>6}")
+    g_params, d_params = args.parameters
+    print(f"Tutorial networks (G {g_params / 1e6:.2f} M, D {d_params / 1e3:.0f} k parameters), "
+          f"{args.data} "
+          f"{'28x28' if args.data == 'mnist' else f'{args.image_size}x{args.image_size}'}x1, "
+          f"batch {args.batch_size}, k=1, Adam(1e-4), {args.input} input; {args.steps} steps "
+          f"x {args.rounds} interleaved rounds per variant; median round (min..max):")
+    widths = (4, max(24, *(len(r["variant"]) for r in results)), 9, 13, 8, 7, 10, 7, 13, 7, 7)
+    header = " ".join(f"{h:<{w}}" if i < 2 else f"{h:>{w}}"
+                      for i, (h, w) in enumerate(zip(TABLE_HEADER, widths)))
     print(header)
     print("-" * len(header))
     for row in results:
-        spread = f"({row['min_images_per_s']:.0f}..{row['max_images_per_s']:.0f})"
-        print(f"{'on' if row['jit'] else 'off':<4} {row['variant']:<28} "
-              f"{row['images_per_s']:>9.0f} {spread:>13} {row['ms_per_step']:>8.1f} "
-              f"{row['cpu_ms_per_step']:>11.1f} {row['ratio']:>6.3f} "
-              f"{row['paired_ratio']:>7.3f} {row['cpu_ratio']:>6.3f}")
-    print("ratio: median images/s over the hand-written loop's. paired: median over rounds "
-          "of the per-round ratio (same moment, same load). cpu: the same from this "
-          "process's CPU time, which other processes on a shared machine disturb less.")
+        cells = [_on_off(row["jit"]), row["variant"], f"{row['images_per_s']:.0f}",
+                 f"({row['min_images_per_s']:.0f}..{row['max_images_per_s']:.0f})",
+                 f"{row['ms_per_step']:.1f}", f"{row['cpu_ms_per_step']:.0f}",
+                 _ratio(row["vs_tutorial"]), _ratio(row["vs_tutorial_paired"]),
+                 _ratio(row["vs_alternating"]), _ratio(row["vs_alternating_paired"]),
+                 "yes" if row["weights_changed"] else "NO"]
+        print(" ".join(f"{c:<{w}}" if i < 2 else f"{c:>{w}}"
+                       for i, (c, w) in enumerate(zip(cells, widths))))
+    print()
+    for spec in dict.fromkeys(r["variant"] for r in results):
+        print(f"  {spec:<{widths[1]}} {_description(spec, args.input)}")
+    print("x tutorial / x alternating: median images/s over that loop's median. paired: the "
+          "median over rounds of the same ratio within each round (same moment, same load). "
+          "cpu ms: this process's CPU time per step. trained: both networks' weights moved "
+          "during the timed rounds and stayed finite.")
+
+
+def _ratio(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _on_off(flag):
+    return "on" if flag else "off"
 
 
 def _load():

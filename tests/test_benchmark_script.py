@@ -1,10 +1,12 @@
-"""Smoke tests of bin/benchmark_step.py: it compares like with like, and reports."""
+"""bin/benchmark_step.py compares like with like: its loops make the updates they claim."""
 
 import importlib.util
+import json
 import pathlib
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import kgan
@@ -12,50 +14,112 @@ import kgan
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "bin" / "benchmark_step.py"
 
 
-def _load_script():
+@pytest.fixture(scope="module")
+def bench():
     spec = importlib.util.spec_from_file_location("benchmark_step", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_hand_written_step_makes_the_same_update_as_gan_train_step():
-    benchmark = _load_script()
+def _networks():
+    """A tiny G and a D without batch norm or dropout, so updates are deterministic."""
     keras.utils.set_random_seed(1)
-    generator = kgan.generator("dcgan", latent_dim=4, output_shape=(8, 8, 1), base_filters=4)
-    discriminator = kgan.discriminator("dcgan", input_shape=(8, 8, 1), base_filters=4)
-    plain_g, plain_d = benchmark._clone(generator, discriminator)
-    gan = kgan.GAN(generator, discriminator, latent_dim=4, d_steps=2, seed=3)
-    gan.compile(d_optimizer=benchmark._adam(), g_optimizer=benchmark._adam())
-    plain_step = benchmark.make_plain_train_step(
-        plain_g, plain_d, benchmark._adam(), benchmark._adam(),
-        latent_dim=4, d_steps=2, seed=3, jit_compile=False,
-    )
-    initial = generator.get_weights()
-    real = tf.random.uniform((2 * 5, 8, 8, 1), -1.0, 1.0, seed=0)
-    for _ in range(2):
+    generator = kgan.generator("mlp", latent_dim=4, output_shape=(4, 4, 1), hidden_units=(8,))
+    discriminator = kgan.discriminator("mlp", input_shape=(4, 4, 1), hidden_units=(8,))
+    return generator, discriminator
+
+
+def _train_kgan(bench, reuse_fakes, real, steps=2):
+    generator, discriminator = _networks()
+    gan = kgan.GAN(generator, discriminator, latent_dim=4, seed=3, reuse_fakes=reuse_fakes)
+    gan.compile(d_optimizer=bench._adam(), g_optimizer=bench._adam())
+    for _ in range(steps):
         gan.train_step(real)
-        plain_step(real)
-    for kgan_model, plain_model in ((generator, plain_g), (discriminator, plain_d)):
-        for kgan_weight, plain_weight in zip(kgan_model.get_weights(), plain_model.get_weights()):
-            np.testing.assert_allclose(kgan_weight, plain_weight, rtol=1e-4, atol=1e-5)
-    # Both really trained: the generator moved away from its start.
-    assert not np.allclose(generator.get_weights()[0], initial[0])
+    return generator, discriminator
 
 
-def test_main_reports_images_per_second_for_every_variant(capsys):
-    benchmark = _load_script()
-    argv = ["--batch-size", "4", "--steps", "2", "--rounds", "2", "--warmup-steps", "1",
-            "--jit", "off", "--steps-per-execution", "2", "--num-examples", "32",
-            "--base-filters", "4", "--latent-dim", "8"]
-    results = benchmark.main(argv)
+def _train_by_hand(bench, real, steps=2, **options):
+    generator, discriminator = _networks()
+    initial = [model.get_weights() for model in (generator, discriminator)]
+    step = bench.make_alternating_train_step(
+        generator, discriminator, bench._adam(), bench._adam(), latent_dim=4, seed=3,
+        **options)
+    for _ in range(steps):
+        step(real)
+    for model, weights in zip((generator, discriminator), initial):
+        assert not np.allclose(model.get_weights()[0], weights[0])  # it really trained
+    return generator, discriminator
+
+
+def _assert_same_weights(models_a, models_b):
+    for model_a, model_b in zip(models_a, models_b):
+        for weight_a, weight_b in zip(model_a.get_weights(), model_b.get_weights()):
+            np.testing.assert_allclose(weight_a, weight_b, rtol=1e-4, atol=1e-6)
+
+
+REAL = tf.random.uniform((6, 4, 4, 1), -1.0, 1.0, seed=0)
+
+
+def test_hand_written_alternating_step_is_kgans_literal_algorithm_1(bench):
+    _assert_same_weights(_train_by_hand(bench, REAL),
+                         _train_kgan(bench, reuse_fakes=False, real=REAL))
+
+
+def test_hand_written_reuse_step_is_kgans_reuse_fakes_update(bench):
+    by_hand = _train_by_hand(bench, REAL, reuse_fakes=True)
+    _assert_same_weights(by_hand, _train_kgan(bench, reuse_fakes=True, real=REAL))
+    # ... and it is a different update from the fresh-noise one.
+    with pytest.raises(AssertionError):
+        _assert_same_weights(by_hand, _train_by_hand(bench, REAL))
+
+
+def test_one_discriminator_call_on_real_and_fake_is_the_same_update(bench):
+    _assert_same_weights(_train_by_hand(bench, REAL, reuse_fakes=True, concat=True),
+                         _train_by_hand(bench, REAL, reuse_fakes=True))
+
+
+def test_main_prints_one_row_per_variant_and_every_variant_trains(bench, tmp_path, capsys):
+    variants = ["tutorial", "alternating", "alternating-reuse-concat@constant",
+                "kgan-reuse-spe2", "kgan-nofuse@tutorial"]
+    json_path = tmp_path / "bench.json"
+    argv = ["--variants", ",".join(variants), "--batch-size", "4", "--image-size", "8",
+            "--latent-dim", "8", "--num-examples", "48", "--steps", "2", "--rounds", "2",
+            "--warmup-steps", "1", "--json", str(json_path)]
+    results = bench.main(argv)
     output = capsys.readouterr().out
     assert "command: python bin/benchmark_step.py " + " ".join(argv) in output
-    variants = [row["variant"] for row in results]
-    assert variants == [benchmark.PLAIN, "kgan GAN.fit", "kgan GAN.fit spe=2"]
-    for row in results:
-        assert row["jit"] is False
-        assert row["images_per_s"] > 0 and row["ms_per_step"] > 0
-        assert row["min_images_per_s"] <= row["images_per_s"] <= row["max_images_per_s"]
-        assert f"{row['images_per_s']:.0f}" in output
-    assert results[0]["ratio"] == 1.0
+
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("jit "))
+    assert lines[header].split()[:4] == ["jit", "variant", "images/s", "(min..max)"]
+    assert set(lines[header + 1]) == {"-"}
+    rows = [line.split() for line in lines[header + 2 : header + 2 + len(variants)]]
+    assert [row[1] for row in rows] == variants
+    for row in rows:
+        assert row[0] == "off" and len(row) == len(bench.TABLE_HEADER)
+        images_per_s, ms_per_step = float(row[2]), float(row[4])
+        assert images_per_s > 0 and ms_per_step > 0
+        assert row[-1] == "yes"  # both networks' weights moved
+    # Each baseline's ratio to itself is 1; the others are positive numbers.
+    assert rows[0][6] == "1.000" and rows[0][7] == "1.000"
+    assert rows[1][8] == "1.000" and rows[1][9] == "1.000"
+    assert all(float(cell) > 0 for row in rows for cell in row[6:10])
+    assert "input 'pipeline' alone: first batch" in output
+    assert "input 'constant' alone" in output and "input 'tutorial' alone" in output
+
+    assert [row["variant"] for row in results] == variants
+    assert all(row["weights_changed"] for row in results)
+    written = json.loads(json_path.read_text())
+    assert [row["variant"] for row in written["results"]] == variants
+    assert written["results"][2]["vs_alternating"] == pytest.approx(
+        results[2]["images_per_s"] / results[1]["images_per_s"])
+    assert len(written["results"][0]["rounds_images_per_s"]) == 2
+
+
+def test_bad_variant_names_are_refused(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--variants", "kgan,simultanous"])
+    assert "unknown variant 'simultanous'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--variants", "kgan-spe3", "--steps", "4"])
