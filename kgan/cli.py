@@ -154,7 +154,7 @@ def _registries():
     import kgan
     from kgan import data
 
-    return [kgan.ARCHITECTURES, kgan.LOSSES, data.DATASETS]
+    return [kgan.ARCHITECTURES, kgan.LOSSES, kgan.REGULARIZERS, data.DATASETS]
 
 
 from kgan.export import export_command  # noqa: E402

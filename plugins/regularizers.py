@@ -25,8 +25,7 @@ from kgan_plugins.losses import gradient_penalty
 
 @kgan.register_regularizer(
     "gradient_penalty",
-    description="WGAN-GP (Gulrajani et al. 2017): weight * E(||grad D(x_hat)|| - 1)^2 "
-    "at interpolates",
+    description="WGAN-GP (Gulrajani et al. 2017): weight * E(||grad D|| - 1)^2 at interpolates",
 )
 class GradientPenalty(kgan.Regularizer):
     """Pushes the norm of D's gradient towards 1 between real and fake samples.
@@ -89,7 +88,7 @@ class R1(kgan.Regularizer):
 
 @kgan.register_regularizer(
     "weight_clipping",
-    description="WGAN (Arjovsky et al. 2017): clip every D weight to [-c, c] after each update",
+    description="WGAN (Arjovsky et al. 2017): D's weights clipped to [-c, c] after each update",
 )
 class WeightClipping(kgan.Regularizer):
     """Clips every trainable weight of D to [-clip_value, clip_value] after each update.
@@ -160,8 +159,7 @@ class LabelSmoothing(kgan.Regularizer):
 
 @kgan.register_regularizer(
     "instance_noise",
-    description="Instance noise (Sonderby et al. 2016): N(0, sigma^2) on every D input, "
-    "annealed linearly to 0",
+    description="Instance noise (Sonderby et al. 2016): D's inputs + N(0, sigma^2), annealed",
 )
 class InstanceNoise(kgan.Regularizer):
     """Adds Gaussian noise to every input of D, real and fake, its std annealed to 0.
@@ -199,8 +197,7 @@ class InstanceNoise(kgan.Regularizer):
 
 @kgan.register_regularizer(
     "diffaugment",
-    description="DiffAugment (Zhao et al. 2020): differentiable colour, translation and "
-    "cutout on every D input",
+    description="DiffAugment (Zhao et al. 2020): differentiable color, translation, cutout",
 )
 class DiffAugment(kgan.Regularizer):
     """Differentiable augmentation of every image D sees, real and fake, in both updates.

@@ -411,3 +411,13 @@ def test_get_config_rebuilds_each_regularizer():
         rebuilt = type(regularizer)(**regularizer.get_config())
         assert rebuilt.get_config() == regularizer.get_config()
         assert kgan.REGULARIZERS.entry(name).description
+
+
+def test_kgan_plugins_lists_the_regularizers():
+    result = CliRunner().invoke(cli.main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("regularizers:")[1]
+    for name in ("gradient_penalty", "r1", "weight_clipping", "label_smoothing",
+                 "instance_noise", "diffaugment"):
+        assert f"  {name} " in listed
+    assert "R1 (Mescheder et al. 2018)" in listed
