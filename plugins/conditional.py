@@ -35,6 +35,7 @@ from keras import layers
 
 import kgan
 from kgan import errors
+from kgan import layers as kgan_layers
 
 CONDITIONAL_HELP = (
     "set `model.conditional: true` in the recipe (the dataset's labels give "
@@ -69,12 +70,12 @@ class _Conditional(kgan.Architecture):
         )
         z = keras.Input((latent_dim,), name="z")
         labels = keras.Input((), dtype="int32", name="labels")
-        # Unit-variance embeddings put the label on the scale of z ~ N(0, I) from
-        # the start (Keras' default embeddings are 40 times smaller).
-        embedded = layers.Embedding(
-            num_classes, embedding_dim, name="label_embedding",
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
-        )(labels)
+        # Keras' small initial embeddings (uniform in +-0.05) let G start from
+        # the noise and learn the label's part. Embeddings on the scale of z
+        # made a DCGAN G ignore z within each class on MNIST (one sample per
+        # digit after 600 steps), because the batch norm after the first layer
+        # then normalises mostly between-class variation.
+        embedded = layers.Embedding(num_classes, embedding_dim, name="label_embedding")(labels)
         samples = network(layers.Concatenate(name="z_and_label")([z, embedded]))
         return keras.Model([z, labels], samples, name=f"{name}_generator")
 
@@ -89,7 +90,8 @@ class ConditionalGAN(_Conditional):
     def build_discriminator(cls, input_shape, num_classes=None, body=None, **body_options):
         """`[x, labels]` -> one logit, `psi(phi(x)) + embed(labels) . phi(x)`.
 
-        phi is the body discriminator up to its last layer, a `Dense(1)`.
+        phi is the body discriminator up to its last layer, a `Dense(1)`,
+        and psi is that layer.
 
         Args:
             num_classes: number of classes.
@@ -98,7 +100,7 @@ class ConditionalGAN(_Conditional):
             **body_options: options of the body's discriminator.
         """
         num_classes = _check_num_classes(num_classes, cls.NAME, "discriminator")
-        features = _body_features(input_shape, body, cls.NAME, body_options)
+        features, psi = _body_parts(input_shape, body, cls.NAME, body_options)
         x = keras.Input(input_shape, name="sample")
         labels = keras.Input((), dtype="int32", name="labels")
         phi = features(x)
@@ -106,8 +108,7 @@ class ConditionalGAN(_Conditional):
             num_classes, phi.shape[-1], name="label_projection"
         )(labels)
         projection = layers.Dot(axes=-1, name="projection")([embedded, phi])
-        logit = layers.Add(name="logit")([layers.Dense(1, name="unconditional_logit")(phi),
-                                          projection])
+        logit = layers.Add(name="logit_plus_projection")([psi(phi), projection])
         return keras.Model([x, labels], logit, name=f"{cls.NAME}_discriminator")
 
 
@@ -122,7 +123,9 @@ class AuxiliaryClassifierGAN(_Conditional):
         """`x` -> `[logit (batch, 1), class_logits (batch, num_classes)]`.
 
         Both heads are dense layers on the body discriminator's penultimate
-        features, so the auxiliary classifier shares all of D's body.
+        features (the logit head is the body's own last layer), so the
+        auxiliary classifier shares all of D's body. A spectrally normalised
+        body (`spectral_norm: true`) gets a spectrally normalised class head.
 
         Args:
             num_classes: number of classes.
@@ -130,11 +133,13 @@ class AuxiliaryClassifierGAN(_Conditional):
             **body_options: options of the body's discriminator.
         """
         num_classes = _check_num_classes(num_classes, cls.NAME, "discriminator")
-        features = _body_features(input_shape, body, cls.NAME, body_options)
+        features, psi = _body_parts(input_shape, body, cls.NAME, body_options)
         x = keras.Input(input_shape, name="sample")
         phi = features(x)
-        logit = layers.Dense(1, name="logit")(phi)
-        class_logits = layers.Dense(num_classes, name="class_logits")(phi)
+        class_head = layers.Dense(num_classes, name="class_logits")
+        if isinstance(psi, kgan_layers.SpectralNorm):
+            class_head = kgan_layers.SpectralNorm(class_head, name="class_logits_sn")
+        logit, class_logits = psi(phi), class_head(phi)
         return keras.Model(x, [logit, class_logits], name=f"{cls.NAME}_discriminator")
 
 
@@ -161,20 +166,25 @@ def _build_body(build, body, name, **kwargs):
         raise type(exc)(f"{name} (body: {body}): {exc}") from None
 
 
-def _body_features(input_shape, body, name, body_options):
-    """The body discriminator without its final `Dense(1)`: x -> phi(x)."""
+def _body_parts(input_shape, body, name, body_options):
+    """The body discriminator split before its last layer: `(x -> phi(x), psi)`."""
     body = _body_name(body, input_shape)
     network = _build_body(
         kgan.discriminator, body, name, input_shape=input_shape, **body_options
     )
     last = network.layers[-1] if getattr(network, "layers", None) else None
-    if not (isinstance(last, layers.Dense) and last.units == 1 and network.inputs):
+    if not (getattr(network, "inputs", None) and _is_logit_layer(last)):
         raise kgan.KganError(
             f'{name} needs a body discriminator that is a functional keras.Model ending '
-            f'in Dense(1), whose input it uses as the features; the "{body}" '
+            f'in a Dense(1) layer, whose input it uses as the features; the "{body}" '
             "discriminator is not. Use body: dcgan or body: mlp."
         )
-    return keras.Model(network.inputs, last.input, name=f"{body}_features")
+    return keras.Model(network.inputs, last.input, name=f"{body}_features"), last
+
+
+def _is_logit_layer(layer):
+    inner = layer.layer if isinstance(layer, kgan_layers.SpectralNorm) else layer
+    return isinstance(inner, layers.Dense) and inner.units == 1
 
 
 def _check_num_classes(num_classes, name, role):
