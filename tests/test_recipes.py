@@ -29,7 +29,8 @@ def tfds_data_dir():
 def test_the_recipes_are_shipped():
     assert {p.name for p in SHIPPED} == {
         "mnist.yaml", "mnist_mlp.yaml", "fashion_mnist.yaml", "gaussian1d.yaml", "ring2d.yaml",
-        "gmmn_mnist.yaml", "wgan_gp_mnist.yaml", "lsgan_mnist.yaml"}
+        "gmmn_mnist.yaml", "wgan_gp_mnist.yaml", "lsgan_mnist.yaml",
+        "cgan_mnist.yaml", "acgan_mnist.yaml"}
 
 
 def test_mnist_recipe_is_the_readmes_main_job():
