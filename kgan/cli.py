@@ -45,8 +45,14 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(recipe, overrides, run_dir, resume_dir, quiet):
     """Train a GAN as RECIPE (a YAML file) says, or resume a run."""
+    from kgan import distribute
+    from kgan import runs
     from kgan import train as train_lib
 
+    # First of all: a multi-worker strategy must start before any TensorFlow work.
+    distribute.start_early(
+        os.path.join(resume_dir, runs.RECIPE) if resume_dir else recipe, overrides
+    )
     verbose = 0 if quiet else 1
     if resume_dir is not None:
         if recipe or overrides or run_dir:

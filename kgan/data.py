@@ -421,7 +421,12 @@ def _endless_source_pipeline(source, rows, seed, start_step, steps_per_epoch, bu
 def _endless(dataset):
     # flat_map hides the cardinality; declare it so Keras knows the stream never ends.
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # Each worker of a multi-worker run reads this same stream and keeps its
+    # share of every global batch; sharding by file would give the workers
+    # different batches.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def _format_params(params):

@@ -74,12 +74,46 @@ def strategy(name, devices=None):
     if name == "multi_worker":
         tf_config()  # a clear error now rather than TensorFlow's later
         if _multi_worker_strategy is None:
-            _multi_worker_strategy = tf.distribute.MultiWorkerMirroredStrategy()
+            try:
+                _multi_worker_strategy = tf.distribute.MultiWorkerMirroredStrategy()
+            except RuntimeError as exc:
+                if "program startup" not in str(exc):
+                    raise
+                raise errors.KganError(
+                    "train.strategy multi_worker must start before TensorFlow runs anything "
+                    "in this process (TensorFlow sets up a worker's collective operations "
+                    'only then). Call kgan.distribute.strategy("multi_worker") first in your '
+                    "program, before resolving recipes or building models; `kgan train` "
+                    "does this itself."
+                ) from None
         return _multi_worker_strategy
     raise errors.KganError(
         f"Unknown strategy {name!r}.{errors.did_you_mean(str(name), STRATEGIES)} "
         f"Known strategies: {', '.join(STRATEGIES)}."
     )
+
+
+def start_early(recipe_path, overrides=()):
+    """Starts the multi-worker strategy now if the recipe (with overrides) asks for it.
+
+    TensorFlow sets up a worker's collective operations only before its first
+    operation, and resolving a recipe runs some (it builds the optimizers to
+    check them), so `kgan train` calls this before anything else. The raw
+    YAML is read; mistakes in it are left for `kgan.config.resolve` to report.
+    """
+    from kgan import config
+
+    if not recipe_path or not os.path.isfile(recipe_path):
+        return
+    try:
+        recipe = config.read(recipe_path)
+        for key_path, value in config.parse_overrides(overrides):
+            config.set_path(recipe, key_path, value)
+    except errors.KganError:
+        return
+    train = recipe.get("train")
+    if isinstance(train, dict) and train.get("strategy") == "multi_worker":
+        strategy("multi_worker")
 
 
 def tf_config():

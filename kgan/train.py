@@ -34,7 +34,8 @@ def train(recipe, run_dir=None, verbose=1, echo=print):
     """
     if not distribute.is_chief(recipe["train"]["strategy"]):
         with distribute.scratch_dir() as scratch:
-            echo(f"{distribute.task_name()}: the chief writes the run directory.")
+            echo(f"{distribute.task_name()}: training beside the chief, which writes the run "
+                 "directory; this worker's files go to a temporary directory, removed at the end.")
             _fit(recipe, runs.create(recipe, os.path.join(scratch, "run")), verbose, echo)
         return None
     run_dir = runs.create(recipe, run_dir)
