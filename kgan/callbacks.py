@@ -74,9 +74,9 @@ class SampleGrids(keras.callbacks.Callback):
             columns = max(1, len(self.noise) // num_classes)
             z = np.tile(np.asarray(self.noise)[:columns], (num_classes, 1))
             labels = np.repeat(np.arange(num_classes, dtype=np.int32), columns)
-            samples = self.model.generator.predict([z, labels], verbose=0)
+            samples = self.model.sampler.predict([z, labels], verbose=0)
         else:
-            samples = self.model.generator.predict(self.noise, verbose=0)
+            samples = self.model.sampler.predict(self.noise, verbose=0)
         if num_classes and samples.ndim >= 3:
             picture = images.save_grid(samples, path, ncols=columns)
         else:

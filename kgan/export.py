@@ -54,7 +54,8 @@ def export_saved_model(gan, out_dir, *, recipe=None, max_samples=1024, overwrite
     """Writes `gan` to `out_dir` as a TensorFlow SavedModel that needs no kgan.
 
     Args:
-        gan: a `kgan.GAN` (its generator and discriminator are exported).
+        gan: a `kgan.GAN`; its sampler (the EMA generator when `ema_decay` is
+            set, else the generator) and its discriminator are exported.
         out_dir: directory to create.
         recipe: the run's recipe, a dict or YAML text, stored for `describe`.
         max_samples: the most images one `serving_default` call may ask for;
@@ -75,7 +76,7 @@ def export_saved_model(gan, out_dir, *, recipe=None, max_samples=1024, overwrite
     metadata = _metadata(gan, recipe, max_samples)
 
     archive = keras.export.ExportArchive()
-    archive.track(gan.generator)
+    archive.track(gan.sampler)
     if gan.discriminator is not None:
         archive.track(gan.discriminator)
     signatures = _signatures(gan, max_samples, metadata)
@@ -127,8 +128,8 @@ def export(gan, out_dir, *, format="saved_model", recipe=None, max_samples=1024,
                               "litert": ("litert", "generator.tflite")}[format]
 
     def write(directory):
-        gan.generator.export(os.path.join(directory, filename), format=keras_format,
-                             input_signature=signature, verbose=False)
+        gan.sampler.export(os.path.join(directory, filename), format=keras_format,
+                           input_signature=signature, verbose=False)
         _write_files(directory, metadata)
 
     try:
@@ -327,7 +328,7 @@ def export_command(paths, checkpoint, export_format, max_samples, overwrite, des
 
 def _signatures(gan, max_samples, metadata):
     """Returns {name: (fn, input_signature)}; the first one is `serving_default`."""
-    generator, discriminator = gan.generator, gan.discriminator
+    generator, discriminator = gan.sampler, gan.discriminator
     latent_dim = int(gan.latent_dim)
     image_shape = tuple(metadata["image_shape"])
     probabilistic = metadata["discriminator_output"] == "probability"

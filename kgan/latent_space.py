@@ -70,7 +70,7 @@ def interpolate(gan, seed_a, seed_b, steps=10, spherical=False):
     end_b = latent.sample(1, gan.latent_dim, seed_b).numpy()[0]
     path = (slerp if spherical else lerp)(end_a, end_b, np.linspace(0.0, 1.0, steps))
     latents = path.astype(np.float32)
-    return latents, gan.generator.predict(latents, verbose=0)
+    return latents, gan.sampler.predict(latents, verbose=0)
 
 
 def class_means(latents, probabilities, classes, per_class=16, min_confidence=0.9):
@@ -120,13 +120,13 @@ def arithmetic(gan, evaluator, a, b, c, num_samples=2000, per_class=16, min_conf
         evaluator's classes for those four samples).
     """
     z = latent.sample(num_samples, gan.latent_dim, seed).numpy()
-    samples = gan.generator.predict(z, batch_size=500, verbose=0)
+    samples = gan.sampler.predict(z, batch_size=500, verbose=0)
     _, logits = evaluator.features_and_logits(samples)
     probabilities = _softmax(logits)
     means = class_means(z, probabilities, [a, b, c], per_class, min_confidence)
     latents = np.stack([means[a], means[b], means[c], means[a] - means[b] + means[c]])
     latents = latents.astype(np.float32)
-    rendered = gan.generator.predict(latents, verbose=0)
+    rendered = gan.sampler.predict(latents, verbose=0)
     return {"latents": latents, "samples": rendered,
             "predicted": evaluator.predict_classes(rendered)}
 

@@ -186,7 +186,8 @@ def restore_checkpoint(entry):
 
 def save_final(gan, run_dir):
     atomic_write(os.path.join(run_dir, FINAL_GAN), gan.save)
-    atomic_write(os.path.join(run_dir, FINAL_GENERATOR), gan.generator.save)
+    # The generator to sample from: the EMA one when the run keeps one.
+    atomic_write(os.path.join(run_dir, FINAL_GENERATOR), gan.sampler.save)
 
 
 def atomic_write(path, write):

@@ -3,6 +3,10 @@
 - Spectral normalisation (Miyato et al. 2018): every wrapped kernel applies
   with largest singular value 1, so a fully connected D is 1-Lipschitz however
   large its weights grow, and gradients flow through sigma(W) (their eq. 12).
+- An exponential moving average of G's weights (Yazici et al. 2019): the
+  average is the warm-up-decayed mean of the raw weights, it sits near the
+  equilibrium that the raw weights circle, and it is what samples, grids,
+  evaluation, `generator.keras` and the export use.
 - Two time scales (Heusel et al. 2017) and k critic steps (Arjovsky et al.
   2017): each optimizer updates with its own rate; k D updates per G update.
 """
@@ -13,7 +17,12 @@ import pytest
 import tensorflow as tf
 
 import kgan
+from kgan import callbacks
 from kgan import config
+from kgan import evaluator
+from kgan import export
+from kgan import latent
+from kgan import latent_space
 from kgan import layers as kgan_layers
 from kgan import train as train_lib
 
@@ -189,6 +198,139 @@ def test_spectral_norm_gan_survives_saving(tmp_path):
     np.testing.assert_array_equal(original.numpy(), restored.numpy())
     np.testing.assert_allclose(loaded.discriminator(real).numpy(),
                                gan.discriminator(real).numpy(), atol=1e-6)
+
+
+# --- Exponential moving average of the generator ------------------------------
+
+
+def _ema_gan(ema_decay=0.9, seed=3):
+    keras.utils.set_random_seed(0)
+    # Batch norm in G: its moving statistics are state, not weights to average.
+    generator = kgan.generator("mlp", 2, (3,), hidden_units=(8,), batch_norm=True,
+                               output_activation="linear")
+    discriminator = kgan.discriminator("mlp", (3,), hidden_units=(8,))
+    gan = kgan.GAN(generator, discriminator, latent_dim=2, seed=seed, ema_decay=ema_decay)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), loss="hinge")
+    return gan
+
+
+def _real(rows, seed=4):
+    return np.random.default_rng(seed).standard_normal((rows, 3)).astype("float32") + 2.0
+
+
+def _assert_weights(actual, expected, **tolerance):
+    assert len(actual) == len(expected)
+    for mine, theirs in zip(actual, expected):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), **tolerance)
+
+
+def test_ema_weights_are_the_warm_up_decayed_average_of_the_raw_weights():
+    gan = _ema_gan(ema_decay=0.9)
+    assert gan.sampler is gan.ema_generator
+    generator, average = gan.generator, gan.ema_generator
+    trainable = [v.trainable for v in generator.weights]
+    expected = [w.numpy() for w in generator.weights]
+    _assert_weights(average.weights, expected)  # starts as a copy of G
+    real = _real(4 * 3)
+    for step in range(3):
+        gan.fit(real[4 * step: 4 * step + 4], batch_size=4, epochs=1, shuffle=False,
+                verbose=0)
+        t = int(gan.g_optimizer.iterations.numpy())
+        assert t == step + 1
+        decay = min(0.9, (1 + t) / (10 + t))
+        expected = [decay * e + (1 - decay) * w.numpy() if is_trainable else w.numpy()
+                    for e, w, is_trainable in zip(expected, generator.weights, trainable)]
+        _assert_weights(average.weights, expected, rtol=1e-5, atol=1e-7)
+    kernels = [(a, w) for a, w in zip(average.weights, generator.weights) if "kernel" in w.path]
+    assert kernels and all(not np.allclose(a.numpy(), w.numpy(), atol=1e-4) for a, w in kernels)
+
+
+def test_ema_survives_saving_and_training_goes_on_alike(tmp_path):
+    gan = _ema_gan()
+    real = _real(16)
+    gan.fit(real[:8], batch_size=4, epochs=1, shuffle=False, verbose=0)
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert loaded.ema_decay == gan.ema_decay
+    assert loaded.sampler is loaded.ema_generator
+    _assert_weights(loaded.ema_generator.weights, gan.ema_generator.weights, rtol=0, atol=0)
+    np.testing.assert_array_equal(loaded.generate(5, seed=1), gan.generate(5, seed=1))
+    for model in (gan, loaded):
+        model.fit(real[8:], batch_size=4, epochs=1, shuffle=False, verbose=0)
+    _assert_weights(loaded.ema_generator.weights, gan.ema_generator.weights, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def trained_ema_gan():
+    gan = _ema_gan()
+    gan.fit(_real(24), batch_size=4, epochs=1, shuffle=False, verbose=0)
+    z = latent.sample(6, gan.latent_dim, 0).numpy()
+    average = gan.ema_generator(z, training=False).numpy()
+    raw = gan.generator(z, training=False).numpy()
+    assert np.abs(average - raw).max() > 1e-3  # so that the tests below can tell them apart
+    return gan, z, average, raw
+
+
+def test_the_exported_saved_model_generates_with_the_ema_weights(trained_ema_gan, tmp_path):
+    gan, z, average, _ = trained_ema_gan
+    export.export_saved_model(gan, str(tmp_path / "exported"))
+    served = tf.saved_model.load(str(tmp_path / "exported"))
+    images = served.signatures["generate"](z=tf.constant(z))["images"].numpy()
+    np.testing.assert_allclose(images, average, atol=1e-5)
+
+
+def test_samples_grids_and_evaluation_draw_from_the_ema_generator(trained_ema_gan,
+                                                                  tmp_path, monkeypatch):
+    gan, z, average, _ = trained_ema_gan
+    np.testing.assert_allclose(gan.generate(6, seed=0), average, atol=1e-6)
+    np.testing.assert_allclose(evaluator.generate(gan, 6, seed=0), average, atol=1e-6)
+    _, path = latent_space.interpolate(gan, 0, 1, steps=2)
+    end_point = latent.sample(1, gan.latent_dim, 0).numpy()
+    np.testing.assert_allclose(path[:1], gan.ema_generator(end_point).numpy(), atol=1e-6)
+
+    drawn = []
+    monkeypatch.setattr(callbacks.images, "save_samples",
+                        lambda samples, path, **kwargs: drawn.append(samples) or
+                        np.zeros((4, 4, 3), np.uint8))
+    grids = callbacks.SampleGrids(str(tmp_path), 6, gan.latent_dim, seed=0)
+    grids.set_model(gan)
+    grids.on_epoch_end(0)
+    np.testing.assert_allclose(drawn[0], average, atol=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="kgan_tests")
+class _Point(keras.layers.Layer):
+    """A generator that ignores z and puts all its mass on one trainable point."""
+
+    def build(self, input_shape):
+        self.theta = self.add_weight(shape=(1,), initializer="ones", name="theta")
+
+    def call(self, z):
+        return keras.ops.zeros_like(z[:, :1]) + self.theta
+
+
+def test_ema_sits_at_the_equilibrium_that_the_raw_weights_circle():
+    # The Dirac GAN (Mescheder et al. 2018): data at 0, G puts its mass at
+    # theta, D(x) = psi x, unclipped Wasserstein loss. Alternating gradient
+    # steps circle the equilibrium theta = 0 forever; the moving average of
+    # theta settles near it (Yazici et al. 2019, Sec. 3).
+    z = keras.Input((1,))
+    generator = keras.Model(z, _Point()(z))
+    x = keras.Input((1,))
+    discriminator = keras.Model(x, keras.layers.Dense(1, use_bias=False,
+                                                      kernel_initializer="zeros")(x))
+    gan = kgan.GAN(generator, discriminator, latent_dim=1, seed=0, ema_decay=0.999)
+    gan.compile(keras.optimizers.SGD(0.2), keras.optimizers.SGD(0.2),
+                loss={"name": "wasserstein", "clip_value": None})
+    raw, average = [], []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: (
+        raw.append(float(generator.weights[0].numpy()[0])),
+        average.append(float(gan.ema_generator.weights[0].numpy()[0]))))
+    gan.fit(np.zeros((500, 1), np.float32), batch_size=1, epochs=1, shuffle=False,
+            verbose=0, callbacks=[record])
+    last_cycles = slice(-64, None)  # about two turns at this step size
+    assert np.abs(raw[last_cycles]).max() > 0.9  # the raw weights still circle
+    assert np.abs(average[last_cycles]).max() < 0.1
 
 
 # --- Two time scales and k critic steps ----------------------------------------
