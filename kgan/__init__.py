@@ -38,6 +38,8 @@ from kgan.data import DATASETS  # noqa: E402
 from kgan.data import register_dataset  # noqa: E402
 from kgan.errors import KganError  # noqa: E402
 from kgan.gan import GAN  # noqa: E402
+# Registers kgan>SpectralNorm, so that load_model reads models that use it.
+from kgan import layers  # noqa: E402
 from kgan.losses import LOSSES  # noqa: E402
 from kgan.losses import GANLoss  # noqa: E402
 from kgan.losses import get_loss  # noqa: E402
