@@ -386,7 +386,9 @@ class GAN(keras.Model):
                 both_labels = (
                     None if real_labels is None else tf.concat([real_labels, fake_labels], 0)
                 )
-                logits, classes = self._discriminate(tf.concat([real, fake], 0), both_labels)
+                # (A mixed-precision generator's samples are float16 or bfloat16.)
+                both = tf.concat([real, tf.cast(fake, real.dtype)], 0)
+                logits, classes = self._discriminate(both, both_labels)
                 n = tf.shape(real)[0]
                 real_logits, fake_logits = logits[:n], logits[n:]
                 real_classes = None if classes is None else classes[:n]
