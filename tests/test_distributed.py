@@ -7,6 +7,7 @@ multi-worker run starts two worker processes on 127.0.0.1 (ports picked at
 run time), each running tests/multi_worker_script.py.
 """
 
+import csv
 import importlib.util
 import json
 import os
@@ -85,6 +86,25 @@ def test_batch_size_must_split_evenly_across_replicas(tmp_path):
         pytest.skip("needs the two logical CPUs of conftest")
     with pytest.raises(errors.KganError, match=r"train.batch_size.*2 replicas.*2 or 4"):
         _train(script.tiny_recipe("mirrored", batch_size=3), tmp_path / "run")
+
+
+# --- precision ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_float32_variables(precision, tmp_path):
+    run_dir = _train(script.tiny_recipe("default", precision=precision), tmp_path / "run")
+    with open(os.path.join(run_dir, "metrics.csv"), encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert rows and all(np.isfinite(float(row[k])) for row in rows for k in ("d_loss", "g_loss"))
+    gan = keras.models.load_model(os.path.join(run_dir, runs.FINAL_GAN))
+    for network in (gan.generator, gan.discriminator):
+        assert network.layers[-1].dtype_policy.name == precision
+    assert {v.dtype for v in gan.weights} == {"float32"}
+    scaled = precision == "mixed_float16"  # float16 gradients would underflow unscaled
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) is scaled
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after training
 
 
 # --- multi_worker: TF_CONFIG -------------------------------------------------
