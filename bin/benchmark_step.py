@@ -60,6 +60,7 @@ import tensorflow as tf  # noqa: E402
 
 import kgan  # noqa: E402
 from kgan import data as data_lib  # noqa: E402
+from kgan_plugins import tutorial  # noqa: E402
 
 TUTORIAL = "tutorial"
 ALTERNATING = "alternating"
@@ -181,47 +182,11 @@ def main(argv=None):
 # ---------------------------------------------------------------- the loops
 
 
-def _tutorial_cross_entropy():
-    return keras.losses.BinaryCrossentropy(from_logits=True)
-
-
 def make_tutorial_train_step(generator, discriminator, generator_optimizer,
                              discriminator_optimizer, batch_size, noise_dim, jit_compile=False):
-    """The tutorial's `train_step`, verbatim but for the jit switch (a simultaneous update)."""
-    cross_entropy = _tutorial_cross_entropy()
-
-    def discriminator_loss(real_output, fake_output):
-        real_loss = cross_entropy(tf.ones_like(real_output), real_output)
-        fake_loss = cross_entropy(tf.zeros_like(fake_output), fake_output)
-        return real_loss + fake_loss
-
-    def generator_loss(fake_output):
-        return cross_entropy(tf.ones_like(fake_output), fake_output)
-
-    @tf.function(jit_compile=jit_compile)
-    def train_step(images):
-        noise = tf.random.normal([batch_size, noise_dim])
-
-        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            generated_images = generator(noise, training=True)
-
-            real_output = discriminator(images, training=True)
-            fake_output = discriminator(generated_images, training=True)
-
-            gen_loss = generator_loss(fake_output)
-            disc_loss = discriminator_loss(real_output, fake_output)
-
-        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
-        gradients_of_discriminator = disc_tape.gradient(
-            disc_loss, discriminator.trainable_variables)
-
-        generator_optimizer.apply_gradients(
-            zip(gradients_of_generator, generator.trainable_variables))
-        discriminator_optimizer.apply_gradients(
-            zip(gradients_of_discriminator, discriminator.trainable_variables))
-        return disc_loss, gen_loss
-
-    return train_step
+    """The tutorial's `train_step` as written (a simultaneous update): see kgan_plugins.tutorial."""
+    return tutorial.make_train_step(generator, discriminator, generator_optimizer,
+                                    discriminator_optimizer, batch_size, noise_dim, jit_compile)
 
 
 def make_alternating_train_step(generator, discriminator, d_optimizer, g_optimizer,
@@ -238,7 +203,7 @@ def make_alternating_train_step(generator, discriminator, d_optimizer, g_optimiz
         concat: one discriminator call on `[real; fake]` in the D update
             (differs from two calls only through batch-norm statistics).
     """
-    cross_entropy = _tutorial_cross_entropy()
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
     seed_generator = keras.random.SeedGenerator(seed)
 
     def discriminator_update(real, fake):

@@ -18,9 +18,15 @@ discriminator = kgan.discriminator("tf_tutorial", input_shape=(28, 28, 1))
 The tutorial makes 28x28x1 images; any size whose height and width are
 multiples of 4 (and any number of channels) works the same way, the base
 map being a quarter of the image's height and width.
+
+`make_train_step` and `make_dataset` are the tutorial's training step and
+input pipeline, as written there, for the same comparisons. Its step is a
+*simultaneous* update (both networks' gradients from one forward pass at the
+same weights), not Algorithm 1 of Goodfellow et al. (2014), which kgan runs.
 """
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 import kgan
@@ -76,3 +82,59 @@ class TFTutorial(kgan.Architecture):
         x = layers.Flatten()(x)
         logits = layers.Dense(1, name="logit")(x)
         return keras.Model(image, logits, name="tf_tutorial_discriminator")
+
+
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                    batch_size=256, noise_dim=100, jit_compile=False):
+    """The tutorial's `train_step`, verbatim but for the XLA switch.
+
+    Losses are `BinaryCrossentropy(from_logits=True)`; the noise is always
+    `batch_size` rows, also for a smaller last batch, as in the tutorial.
+
+    Returns:
+        A `tf.function` of a batch of real images that updates both networks
+        and returns `(disc_loss, gen_loss)`.
+    """
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def discriminator_loss(real_output, fake_output):
+        real_loss = cross_entropy(tf.ones_like(real_output), real_output)
+        fake_loss = cross_entropy(tf.zeros_like(fake_output), fake_output)
+        total_loss = real_loss + fake_loss
+        return total_loss
+
+    def generator_loss(fake_output):
+        return cross_entropy(tf.ones_like(fake_output), fake_output)
+
+    @tf.function(jit_compile=jit_compile)
+    def train_step(images):
+        noise = tf.random.normal([batch_size, noise_dim])
+
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated_images = generator(noise, training=True)
+
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated_images, training=True)
+
+            gen_loss = generator_loss(fake_output)
+            disc_loss = discriminator_loss(real_output, fake_output)
+
+        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        gradients_of_discriminator = disc_tape.gradient(
+            disc_loss, discriminator.trainable_variables)
+
+        generator_optimizer.apply_gradients(
+            zip(gradients_of_generator, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(
+            zip(gradients_of_discriminator, discriminator.trainable_variables))
+        return disc_loss, gen_loss
+
+    return train_step
+
+
+def make_dataset(images, batch_size=256, buffer_size=60_000):
+    """The tutorial's input: `from_tensor_slices(images).shuffle(BUFFER_SIZE).batch(BATCH_SIZE)`.
+
+    One pass per iteration, reshuffled each time, the last batch partial.
+    """
+    return tf.data.Dataset.from_tensor_slices(images).shuffle(buffer_size).batch(batch_size)
