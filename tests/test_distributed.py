@@ -176,7 +176,7 @@ def test_the_chief_is_the_chief_task_or_else_worker_0(monkeypatch, cluster, task
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory, request):
-    """Runs tests/multi_worker_script.py as workers 0 and 1; returns their directory.
+    """Runs tests/multi_worker_script.py as workers 0 and 1: `(directory, references)`.
 
     The one-device references are computed while the workers start up.
     """
