@@ -30,7 +30,7 @@ def test_the_recipes_are_shipped():
     assert {p.name for p in SHIPPED} == {
         "mnist.yaml", "mnist_mlp.yaml", "fashion_mnist.yaml", "gaussian1d.yaml", "ring2d.yaml",
         "gmmn_mnist.yaml", "wgan_gp_mnist.yaml", "lsgan_mnist.yaml",
-        "cgan_mnist.yaml", "acgan_mnist.yaml"}
+        "cgan_mnist.yaml", "acgan_mnist.yaml", "cifar10_hinge_sn.yaml"}
 
 
 def test_mnist_recipe_is_the_readmes_main_job():
@@ -50,6 +50,7 @@ def test_recipe_trains_a_few_steps(path, tmp_path):
     only_a_slice = ["--set", "data.split=train[:64]"] if data.get("name") == "tfds" else []
     result = CliRunner().invoke(cli.main, [
         "train", str(path), "--run-dir", str(run_dir), "--quiet", *only_a_slice,
+        *_image_folder(data),
         "--set", "train.epochs=1", "--set", "train.steps_per_epoch=2",
         "--set", "train.batch_size=8", "--set", "samples.num=16",
         "--set", "train.jit_compile=false",
@@ -58,3 +59,20 @@ def test_recipe_trains_a_few_steps(path, tmp_path):
     assert (run_dir / "samples" / "epoch-0001.png").exists()
     assert (run_dir / "generator.keras").exists()
     assert (run_dir / "checkpoints" / "ckpt-00000002.keras").exists()
+
+
+def _image_folder(data):
+    """`--set data.path=...` for a recipe that reads an image folder.
+
+    Such a recipe's path (e.g. ../shared/datasets/cifar10-jpeg-test) is relative
+    to where kgan runs, the repository root; tests may run elsewhere.
+    """
+    if data.get("name") != "images":
+        return []
+    path = pathlib.Path(data["path"])
+    for folder in (path, RECIPES.parent / path):
+        if folder.is_dir():
+            return ["--set", f"data.path={folder.resolve()}"]
+    pytest.skip(f"the recipe's image folder {data['path']} is neither in the current "
+                f"directory nor beside the repository ({(RECIPES.parent / path).resolve()}); "
+                "see ../shared/datasets/README.md")

@@ -11,6 +11,8 @@
   2017): each optimizer updates with its own rate; k D updates per G update.
 """
 
+import pathlib
+
 import keras
 import numpy as np
 import pytest
@@ -25,6 +27,9 @@ from kgan import latent
 from kgan import latent_space
 from kgan import layers as kgan_layers
 from kgan import train as train_lib
+
+
+RECIPES = pathlib.Path(__file__).resolve().parent.parent / "recipes"
 
 
 def _spectral_norm_layers(model):
@@ -165,6 +170,18 @@ def test_dcgan_critic_without_batch_norm():
     assert "BatchNormalization" not in kinds["plain"]
     assert "BatchNormalization" in kinds["default"]
     assert all(layer.use_bias for layer in plain.layers if hasattr(layer, "use_bias"))
+
+
+def test_cifar10_recipe_is_sn_gan():
+    recipe = config.resolve(str(RECIPES / "cifar10_hinge_sn.yaml"))
+    assert recipe["loss"]["name"] == "hinge"
+    assert recipe["data"]["name"] == "images"
+    discriminator = kgan.discriminator(
+        "dcgan", (32, 32, 3),
+        **{k: v for k, v in recipe["model"]["discriminator"].items() if k != "name"})
+    kinds = [type(layer).__name__ for layer in discriminator.layers]
+    assert "BatchNormalization" not in kinds
+    assert kinds.count("SpectralNorm") == 4  # three convolutions and the logit
 
 
 def _sn_gan(seed=3):
