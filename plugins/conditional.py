@@ -73,8 +73,8 @@ class _Conditional(kgan.Architecture):
         # Keras' small initial embeddings (uniform in +-0.05) let G start from
         # the noise and learn the label's part. Embeddings on the scale of z
         # made a DCGAN G ignore z within each class on MNIST (one sample per
-        # digit after 600 steps), because the batch norm after the first layer
-        # then normalises mostly between-class variation.
+        # digit after 600 steps), probably because the batch norm after the
+        # first layer then normalises mostly between-class variation.
         embedded = layers.Embedding(num_classes, embedding_dim, name="label_embedding")(labels)
         samples = network(layers.Concatenate(name="z_and_label")([z, embedded]))
         return keras.Model([z, labels], samples, name=f"{name}_generator")
