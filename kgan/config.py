@@ -127,6 +127,7 @@ OPEN_SECTIONS = (
 _TYPES = {
     "name": (str, type(None)),
     "train.steps_per_epoch": (int, type(None)),
+    "model.ema_decay": (float, type(None)),
     "train.jit_compile": (str, bool),
 }
 _CHOICES = {

@@ -44,6 +44,10 @@ _TF_CONFIG_EXAMPLE = (
 # TensorFlow can start a process's collective-ops server once, so the
 # multi-worker strategy is made once and shared.
 _multi_worker_strategy = None
+# Mirrored strategies over the same devices number their collective
+# operations from the same start; two of them in one process (two runs, or
+# tests) would clash in TensorFlow's shared collective state. One per device set.
+_mirrored_strategies = {}
 
 
 def strategy(name, devices=None):
@@ -70,7 +74,10 @@ def strategy(name, devices=None):
             devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
                 d.name for d in tf.config.list_logical_devices("CPU")
             ]
-        return tf.distribute.MirroredStrategy(devices)
+        key = tuple(devices)
+        if key not in _mirrored_strategies:
+            _mirrored_strategies[key] = tf.distribute.MirroredStrategy(devices)
+        return _mirrored_strategies[key]
     if name == "multi_worker":
         tf_config()  # a clear error now rather than TensorFlow's later
         if _multi_worker_strategy is None:

@@ -239,6 +239,15 @@ class GAN(keras.Model):
         self.loss_fn = loss_fn
         self.regularizers = regularizers
         self.class_loss_weight = float(class_loss_weight)
+        # Optimizer slots are made now, in the model's strategy scope: made
+        # lazily inside a replica's step (Adam's moments), they fail to build.
+        with self.distribute_strategy.scope():
+            for optimizer, network in (
+                (self.d_optimizer, self.discriminator),
+                (self.g_optimizer, self.generator),
+            ):
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(network.trainable_variables)
 
     @property
     def metrics(self):
@@ -607,11 +616,8 @@ class GAN(keras.Model):
         if config["d_optimizer"] is not None:
             config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
         config["g_optimizer"] = keras.optimizers.deserialize(config["g_optimizer"])
+        # compile() builds the optimizers' slots, which `load_model` then restores.
         self.compile(**config)
-        # Optimizer slots must exist before `load_model` restores their values.
-        if self.discriminator is not None:
-            self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
 
 
 _NOISE_SEED_KEY = "noise_seed_state"

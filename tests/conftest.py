@@ -33,7 +33,9 @@ def two_replica_strategy():
     cpus = tf.config.list_logical_devices("CPU")
     if len(cpus) < 2:
         pytest.skip("TensorFlow was initialised before conftest could split the CPU.")
-    return tf.distribute.MirroredStrategy([cpus[0].name, cpus[1].name])
+    # kgan's shared strategy for these devices: a second MirroredStrategy over
+    # the same devices in one process would reuse its collective keys.
+    return kgan.distribute.strategy("mirrored", [cpus[0].name, cpus[1].name])
 
 
 @pytest.fixture

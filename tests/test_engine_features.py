@@ -224,3 +224,18 @@ def test_loss_scale_optimizers_scale_both_losses(make_gan):
     # Scaled then unscaled: the same update as without loss scaling.
     for a, b in zip(gan.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_adam_under_two_replicas_trains(two_replica_strategy):
+    """Adam's moments are built at compile time in the strategy's scope, not in a replica."""
+    with two_replica_strategy.scope():
+        gan = kgan.GAN(
+            kgan.generator("mlp", 2, (3,), hidden_units=(8,), output_activation="linear"),
+            kgan.discriminator("mlp", (3,), hidden_units=(8,)),
+            latent_dim=2,
+            seed=0,
+        )
+        gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    history = gan.fit(_data(16), batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1])
+    assert int(gan.g_optimizer.iterations.numpy()) == 4  # 16 rows, m = 4
