@@ -11,7 +11,10 @@
   2017): each optimizer updates with its own rate; k D updates per G update.
 """
 
+import json
+import os
 import pathlib
+import shutil
 
 import keras
 import numpy as np
@@ -26,6 +29,7 @@ from kgan import export
 from kgan import latent
 from kgan import latent_space
 from kgan import layers as kgan_layers
+from kgan import runs
 from kgan import train as train_lib
 
 
@@ -409,3 +413,51 @@ def test_five_critic_steps_per_generator_step():
     gan.fit(real, batch_size=4, epochs=1, shuffle=False, verbose=0)  # 3 steps of 5 x 4 rows
     assert int(gan.g_optimizer.iterations.numpy()) == 3
     assert int(gan.d_optimizer.iterations.numpy()) == 15
+
+
+def _ema_recipe():
+    return config.validate({
+        "name": "ema-toy",
+        "seed": 2,
+        "data": {"name": "ring2d", "num_examples": 64},
+        "model": {
+            "latent_dim": 2,
+            "ema_decay": 0.9,
+            "generator": {"name": "mlp", "hidden_units": [8], "output_activation": "linear"},
+            "discriminator": {"name": "mlp", "hidden_units": [8]},
+        },
+        "loss": {"name": "hinge"},
+        "train": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8,
+                  "jit_compile": False},
+        "checkpoint": {"every_steps": 1, "keep": 10},
+        "samples": {"num": 8},
+    })
+
+
+def test_a_resumed_run_ends_with_the_ema_of_an_uninterrupted_run(tmp_path):
+    recipe = _ema_recipe()
+    whole = str(tmp_path / "whole")
+    train_lib.train(recipe, run_dir=whole, verbose=0, echo=lambda *_: None)
+    # A run killed after step 2: its recipe and its checkpoint of step 2 only.
+    killed = tmp_path / "killed"
+    (killed / runs.CHECKPOINTS).mkdir(parents=True)
+    shutil.copy(os.path.join(whole, runs.RECIPE), killed / runs.RECIPE)
+    with open(os.path.join(whole, runs.CHECKPOINTS, runs.STATE), encoding="utf-8") as file:
+        state = json.load(file)
+    state["checkpoints"] = [e for e in state["checkpoints"] if e["step"] == 2]
+    shutil.copy(os.path.join(whole, runs.CHECKPOINTS, state["checkpoints"][0]["file"]),
+                killed / runs.CHECKPOINTS)
+    (killed / runs.CHECKPOINTS / runs.STATE).write_text(json.dumps(state))
+    train_lib.resume(str(killed), verbose=0, echo=lambda *_: None)
+
+    finished = runs.load_run(whole).gan
+    resumed = runs.load_run(str(killed)).gan
+    assert int(resumed.g_optimizer.iterations.numpy()) == 4
+    _assert_weights(resumed.ema_generator.weights, finished.ema_generator.weights, atol=1e-6)
+    # The run's final generator.keras is the average, the one to sample from.
+    final_generator = keras.models.load_model(os.path.join(whole, runs.FINAL_GENERATOR))
+    _assert_weights(final_generator.weights, finished.ema_generator.weights, rtol=0, atol=0)
+    assert not all(np.allclose(a.numpy(), b.numpy())
+                   for a, b in zip(final_generator.weights, finished.generator.weights))
+
+
