@@ -62,6 +62,7 @@ train:
     beta_1: 0.5
   reuse_fakes: false     # G's update reuses the last D update's noise and G(z) (faster)
   class_loss_weight: 1.0 # weight of AC-GAN's auxiliary classification loss
+  class_loss_on_fakes: true  # AC-GAN's D also classifies fakes (paper); false: reals only
   strategy: default      # default (one device), mirrored (local GPUs) or multi_worker (TF_CONFIG)
   precision: float32     # float32, mixed_float16 (GPUs; loss scaling) or mixed_bfloat16
   jit_compile: auto      # XLA compilation of the training step: auto, true or false

@@ -145,6 +145,7 @@ class GAN(keras.Model):
         self.fake_score_tracker = keras.metrics.Mean(name="fake_score")
         self.regularizers = []
         self.class_loss_weight = 1.0
+        self.class_loss_on_fakes = True
         self.ema_generator = None if self.ema_decay is None else _clone(generator)
         self.build()
 
@@ -173,6 +174,7 @@ class GAN(keras.Model):
         loss="non_saturating",
         regularizers=(),
         class_loss_weight=1.0,
+        class_loss_on_fakes=True,
         **kwargs,
     ):
         """Configures training.
@@ -189,6 +191,10 @@ class GAN(keras.Model):
                 order (`kgan plugins` lists them).
             class_loss_weight: weight of AC-GAN's auxiliary classification
                 loss (a discriminator with a class output).
+            class_loss_on_fakes: AC-GAN's D learns to classify fakes by their
+                drawn label too, as in the paper. False trains D's classifier on
+                real data alone (twice the weight, the same total), as Keras'
+                mnist_acgan example does: D then cannot settle on G's mistakes.
             **kwargs: passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, ...). A `LossScaleOptimizer` (mixed
                 float16) scales both losses.
@@ -239,6 +245,7 @@ class GAN(keras.Model):
         self.loss_fn = loss_fn
         self.regularizers = regularizers
         self.class_loss_weight = float(class_loss_weight)
+        self.class_loss_on_fakes = bool(class_loss_on_fakes)
         # Optimizer slots are made now, in the model's strategy scope: made
         # lazily inside a replica's step (Adam's moments), they fail to build.
         with self.distribute_strategy.scope():
@@ -407,9 +414,13 @@ class GAN(keras.Model):
                 fake_logits, fake_classes = self._discriminate(fake, fake_labels)
             d_loss = tf.reduce_mean(self.loss_fn.discriminator_loss(real_logits, fake_logits))
             if real_classes is not None:
-                d_loss += self.class_loss_weight * (
-                    _class_loss(real_labels, real_classes) + _class_loss(fake_labels, fake_classes)
-                )
+                if self.class_loss_on_fakes:
+                    class_loss = _class_loss(real_labels, real_classes) + _class_loss(
+                        fake_labels, fake_classes
+                    )
+                else:
+                    class_loss = 2.0 * _class_loss(real_labels, real_classes)
+                d_loss += self.class_loss_weight * class_loss
             discriminator = _BoundDiscriminator(self, real_labels)
             penalty = self.loss_fn.discriminator_penalty(
                 discriminator, real, fake, self.seed_generator
@@ -607,6 +618,7 @@ class GAN(keras.Model):
                 regularizers_lib.serialize_regularizer(r) for r in self.regularizers
             ],
             "class_loss_weight": self.class_loss_weight,
+            "class_loss_on_fakes": self.class_loss_on_fakes,
             "jit_compile": self.jit_compile,
             "steps_per_execution": self.steps_per_execution,
         }

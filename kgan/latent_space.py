@@ -64,6 +64,7 @@ def interpolate(gan, seed_a, seed_b, steps=10, spherical=False):
     Returns:
         `(latents [steps, latent_dim], samples [steps, ...])`.
     """
+    _check_unconditional(gan, "interpolate")
     if steps < 2:
         raise errors.KganError(f"--steps must be at least 2 (both end points), got {steps}.")
     end_a = latent.sample(1, gan.latent_dim, seed_a).numpy()[0]
@@ -119,6 +120,7 @@ def arithmetic(gan, evaluator, a, b, c, num_samples=2000, per_class=16, min_conf
         result), `samples` (their four samples) and `predicted` (the
         evaluator's classes for those four samples).
     """
+    _check_unconditional(gan, "arithmetic")
     z = latent.sample(num_samples, gan.latent_dim, seed).numpy()
     samples = gan.sampler.predict(z, batch_size=500, verbose=0)
     _, logits = evaluator.features_and_logits(samples)
@@ -129,6 +131,15 @@ def arithmetic(gan, evaluator, a, b, c, num_samples=2000, per_class=16, min_conf
     rendered = gan.sampler.predict(latents, verbose=0)
     return {"latents": latents, "samples": rendered,
             "predicted": evaluator.predict_classes(rendered)}
+
+
+def _check_unconditional(gan, command):
+    if gan.num_classes is not None:
+        raise errors.KganError(
+            f"kgan {command} walks the latent space of an unconditional GAN; this one is "
+            f"conditional ({gan.num_classes} classes), where the label, not z, picks the "
+            "class. Draw chosen classes with `kgan sample RUN_DIR --label N`."
+        )
 
 
 def _softmax(logits):

@@ -119,6 +119,7 @@ def build_gan(recipe, sample_shape, num_classes=None):
         loss=recipe["loss"],
         regularizers=recipe["regularizers"],
         class_loss_weight=train_cfg["class_loss_weight"],
+        class_loss_on_fakes=train_cfg["class_loss_on_fakes"],
         jit_compile=False if recipe["deterministic"] else jit_compile,
         steps_per_execution=train_cfg["steps_per_execution"],
     )

@@ -239,3 +239,22 @@ def test_adam_under_two_replicas_trains(two_replica_strategy):
     history = gan.fit(_data(16), batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["d_loss"][-1])
     assert int(gan.g_optimizer.iterations.numpy()) == 4  # 16 rows, m = 4
+
+
+def test_acgan_class_loss_on_real_data_only():
+    """class_loss_on_fakes=False: D's class loss ignores the fakes' drawn labels."""
+    x, y = _data(8), np.arange(8) % 3
+
+    def d_weights(on_fakes, seed):
+        generator, discriminator = _conditional_networks(acgan=True)
+        gan = kgan.GAN(generator, discriminator, latent_dim=2, num_classes=3, seed=seed)
+        gan.compile("sgd", "sgd", class_loss_on_fakes=on_fakes)
+        gan.train_on_batch(x, y)
+        return discriminator.get_weights()
+
+    # The class head sees only the class loss: with real data alone, the fakes'
+    # labels (drawn from the noise seed) cannot change its update; with the
+    # paper's loss they do.
+    head = -2  # the class head's kernel
+    np.testing.assert_allclose(d_weights(False, 0)[head], d_weights(False, 1)[head], atol=1e-7)
+    assert not np.allclose(d_weights(True, 0)[head], d_weights(True, 1)[head], atol=1e-7)
