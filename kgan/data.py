@@ -267,6 +267,11 @@ def pipeline(
         buffer = _check_int("shuffle_buffer", shuffle_buffer, minimum=1)
 
         def epoch_batches(epoch):
+            # The shuffle's seed pair is (graph seed, op seed). Clearing this traced
+            # function's graph seed makes the order depend on `seed` alone, not on a
+            # global seed the caller may have set (and a global seed of 0 made
+            # TensorFlow compare the tensor op seed with 0 in Python, which fails).
+            tf.compat.v1.get_default_graph().seed = None
             shuffle_seed = tf.random.stateless_uniform(
                 (), seed=_epoch_seed(seed, epoch), minval=None, maxval=None, dtype=tf.int64
             )

@@ -28,6 +28,19 @@ import kgan  # noqa: E402
 
 
 @pytest.fixture
+def restore_registries():
+    """Undoes the registrations a test makes in kgan's registries (all kinds)."""
+    from kgan import registry
+
+    kgan.LOSSES.names()  # load the plugins first, so they are part of what is kept
+    saved = {r: dict(r._entries) for r in list(registry._REGISTRIES)}
+    yield
+    for kind, entries in saved.items():
+        kind._entries.clear()
+        kind._entries.update(entries)
+
+
+@pytest.fixture
 def two_replica_strategy():
     """A MirroredStrategy over two logical CPUs (skips if they could not be made)."""
     cpus = tf.config.list_logical_devices("CPU")

@@ -117,7 +117,6 @@ def test_acgan_class_loss_trains_the_auxiliary_classifier():
     assert accuracy(0.0) < 0.7
 
 
-@kgan.register_regularizer("_test_spy")
 class _Spy(kgan.Regularizer):
     """Test regularizer: shifts D's inputs by `shift`, penalises real logits, counts D steps."""
 
@@ -138,7 +137,8 @@ class _Spy(kgan.Regularizer):
         return {"shift": self.shift, "weight": self.weight}
 
 
-def test_regularizer_hooks_change_the_step_as_they_say(make_gan):
+def test_regularizer_hooks_change_the_step_as_they_say(make_gan, restore_registries):
+    kgan.register_regularizer("_test_spy")(_Spy)
     real = _data(8)
     plain, spied, shifted = make_gan(), make_gan(regularizers=[{"name": "_test_spy", "weight": 1.0}]), None
     plain.train_on_batch(real)

@@ -10,16 +10,6 @@ from kgan import errors
 from kgan import plugins
 
 
-@pytest.fixture
-def restore_registries():
-    """Undoes registrations that a test makes in the global registries."""
-    saved = {r: dict(r._entries) for r in (kgan.LOSSES, kgan.ARCHITECTURES)}
-    yield
-    for registry, entries in saved.items():
-        registry._entries.clear()
-        registry._entries.update(entries)
-
-
 def test_unknown_name_lists_known_names_and_the_closest():
     widgets = kgan.Registry("widget")
     widgets.register("sprocket", object())
