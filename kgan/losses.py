@@ -21,13 +21,28 @@ def register_loss(name=None, *, description=None):
     Example:
 
     ```python
-    @kgan.register_loss("relativistic")
-    class Relativistic(kgan.GANLoss):
-        '''Relativistic standard GAN loss (Jolicoeur-Martineau, 2018).'''
-        def discriminator_loss(self, real_logits, fake_logits):
-            return tf.nn.softplus(-(real_logits - tf.reduce_mean(fake_logits)))
+    @kgan.register_loss("softplus_hinge")
+    class SoftplusHinge(kgan.GANLoss):
+        '''A smooth hinge: softplus(margin - D(x)) + softplus(margin + D(G(z))).'''
+
+        probabilistic = False  # D's outputs are critic scores, not log-odds
+
+        def __init__(self, margin=1.0):
+            if margin < 0:
+                raise kgan.KganError(f"softplus_hinge margin must be >= 0, got {margin}.")
+            self.margin = float(margin)
+
+        def discriminator_loss(self, real_logits, fake_logits):  # per-example losses
+            return (tf.nn.softplus(self.margin - real_logits)
+                    + tf.nn.softplus(self.margin + fake_logits))
+
         def generator_loss(self, fake_logits):
-            return tf.nn.softplus(-fake_logits)
+            return -fake_logits
+
+        def get_config(self):  # the constructor's arguments, for saved models
+            return {"margin": self.margin}
+
+    gan.compile(..., loss={"name": "softplus_hinge", "margin": 0.5})
     ```
     """
     return LOSSES.register(name, description=description)
