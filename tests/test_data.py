@@ -72,6 +72,16 @@ def test_batch_order_ignores_the_global_seed(in_memory):
 
 
 @pytest.mark.parametrize("in_memory", [True, False])
+def test_the_stream_runs_without_the_autotuner(in_memory):
+    # With tf.data's autotuner on, each `fit` of multi-second steps outlived
+    # its last step by up to ~10 s (the tuner thread's wake-up period).
+    source = data.load({"name": "ring2d", "num_examples": 64}, seed=1)
+    dataset, _ = data.pipeline(source, 4, 2, seed=3, in_memory=in_memory)
+    assert dataset.options().autotune.enabled is False
+    assert len(take(dataset, 3)) == 3
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
 def test_start_step_resumes_the_exact_sequence_across_an_epoch_boundary(in_memory):
     source = indexed_source(100)  # 16 rows a step -> 6 steps a pass, 4 rows dropped.
     fresh, steps = data.pipeline(source, 8, 2, seed=0, in_memory=in_memory)
