@@ -7,6 +7,7 @@ resumed run continue where the killed one stopped.
 
 import csv
 import os
+import sys
 import time
 
 import keras
@@ -18,13 +19,38 @@ from kgan import latent
 from kgan import runs
 
 METRICS_CSV = "metrics.csv"
-_CSV_FIELDS = ["epoch", "step", "d_loss", "g_loss", "real_score", "fake_score", "seconds"]
+_CSV_FIELDS = [
+    "epoch", "step", "d_loss", "g_loss", "real_score", "fake_score", "seconds", "rss_mb",
+    "peak_rss_mb",
+]
 _DISCRIMINATOR_FIELDS = ("d_loss", "real_score", "fake_score")
 
 
 def global_step(gan):
     """Training steps taken so far: the generator optimizer's update count."""
     return int(gan.g_optimizer.iterations.numpy())
+
+
+def memory_mb():
+    """This process's resident memory now and at its peak, in MB (empty where unknown).
+
+    Logged with every epoch, so that a run shows whether its memory grows.
+    """
+    usage = {}
+    try:
+        with open("/proc/self/statm", encoding="ascii") as file:
+            usage["rss_mb"] = int(file.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        pass  # not Linux
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # Kilobytes on Linux, bytes on macOS.
+        usage["peak_rss_mb"] = peak / (1e6 if sys.platform == "darwin" else 1e3)
+    except (ImportError, OSError):
+        pass  # Windows
+    return usage
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -122,6 +148,7 @@ class MetricsLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = global_step(self.model)
         row = {"epoch": epoch + 1, "step": step, "seconds": time.time() - self._epoch_start}
+        row.update(memory_mb())
         row.update({k: float(v) for k, v in (logs or {}).items() if k in self.fields})
         is_new = not os.path.exists(self.path)
         with open(self.path, "a", newline="", encoding="utf-8") as file:

@@ -1,5 +1,6 @@
 """The `kgan` command line, in-process with click's CliRunner."""
 
+import csv
 import os
 import textwrap
 
@@ -137,6 +138,11 @@ def test_train_fills_the_run_directory(tiny_run):
     rows = (run_dir / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,step,d_loss,g_loss,real_score,fake_score")
     assert [row.split(",")[:2] for row in rows[1:]] == [["1", "5"], ["2", "10"]]
+    with open(run_dir / "metrics.csv", newline="", encoding="utf-8") as file:
+        logged = list(csv.DictReader(file))
+    # Memory per epoch, so that growth across epochs shows: the peak bounds the current.
+    for row in logged:
+        assert 0 < float(row["rss_mb"]) <= float(row["peak_rss_mb"])
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(run_dir / "tensorboard"))
     assert yaml.safe_load((run_dir / "recipe.yaml").read_text())["name"] == "tiny-ring"
     for final in ("generator.keras", "gan.keras"):
