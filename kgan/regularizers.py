@@ -84,6 +84,7 @@ class Regularizer:
 
     def check(self, loss):
         """Raises a `KganError` if this regulariser does not apply to `loss`."""
+        del loss  # Applies to every loss unless a subclass says otherwise.
 
     def augment(self, x, step, seed_generator):
         """Transforms an input of D during training; differentiable in `x`."""
@@ -95,6 +96,7 @@ class Regularizer:
 
     def after_discriminator_step(self, discriminator):
         """Called after each discriminator update."""
+        del discriminator  # A body AutoGraph can convert (a docstring alone is not).
 
     def get_config(self):
         """Hyper-parameters, so that `type(self)(**get_config())` rebuilds it."""
