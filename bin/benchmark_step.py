@@ -17,8 +17,9 @@ the same input stream:
                       the D update's noise and generator forward pass (what
                       PyTorch's DCGAN example does), against the updated D;
   kgan-reuse-speN     the same compiled with `steps_per_execution=N`;
-  kgan...-nofuse      kgan with two D calls in the D update (kgan makes one on
-                      [real; fake] when D has no batch statistics, as here);
+  kgan...-fused       kgan with one D call on [real; fake] in the D update
+                      instead of two (the same mathematics for a D without
+                      batch statistics, as here; slower on a 2-core CPU);
   alternating-reuse   the reuse written by hand;
   alternating-reuse-concat  ... with one D call on [real; fake] in the D
                       update (the same mathematics for a D without batch norm).
@@ -31,7 +32,10 @@ load from other processes hits all variants alike. Reported per variant: the
 median round's images/s (real images consumed per second), its ratio to the
 tutorial's and to the hand-written alternating loop's median, the same ratios
 taken per round (same moment, same load) and their median, CPU ms per step,
-and whether both networks' weights really changed.
+the floating-point operations of one step (counted in its traced graph, so
+the same on any machine) and the GFLOP/s reached, and whether both networks'
+weights really changed. `--peak-gflops` adds the fraction of the device's
+peak (e.g. on a GPU, its float32 or tensor-core figure).
 
 Example:
 
@@ -57,6 +61,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+# The per-op FLOP statistics that tf.profiler itself reads (no public API counts
+# a single op).
+from tensorflow.python.framework import ops as tf_ops  # noqa: E402
 
 import kgan  # noqa: E402
 from kgan import data as data_lib  # noqa: E402
@@ -74,7 +81,7 @@ _DESCRIPTIONS = {
     "kgan": "kgan fit, reuse_fakes=False",
     "kgan-reuse": "kgan fit, reuse_fakes=True",
 }
-_KGAN = re.compile(r"^kgan(?P<reuse>-reuse)?(?:-spe(?P<spe>\d+))?(?P<nofuse>-nofuse)?$")
+_KGAN = re.compile(r"^kgan(?P<reuse>-reuse)?(?:-spe(?P<spe>\d+))?(?P<fused>-fused)?$")
 
 
 def parse_args(argv=None):
@@ -109,6 +116,12 @@ def parse_args(argv=None):
     parser.add_argument("--latent-dim", type=int, default=100,
                         help="noise size (the tutorial's noise_dim)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--flops", action=argparse.BooleanOptionalAction, default=True,
+                        help="count each variant's floating-point operations per step (from "
+                        "its traced graph) and print GFLOP/s")
+    parser.add_argument("--peak-gflops", type=float, metavar="G",
+                        help="the device's peak GFLOP/s (float32), to print the fraction of "
+                        "peak that each variant reaches")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     args = parser.parse_args(argv)
     for name in ("batch_size", "steps", "rounds", "num_examples", "image_size", "latent_dim"):
@@ -126,7 +139,7 @@ def parse_args(argv=None):
         match = _KGAN.match(name)
         if name not in _DESCRIPTIONS and not (match and int(match["spe"] or 1) >= 1):
             parser.error(f"unknown variant {name!r} in --variants; known: "
-                         f"{', '.join(_DESCRIPTIONS)}, and kgan[-reuse][-speN][-nofuse]")
+                         f"{', '.join(_DESCRIPTIONS)}, and kgan[-reuse][-speN][-fused]")
         if input_name and input_name not in INPUTS:
             parser.error(f"unknown input {input_name!r} in {spec!r}; known: {', '.join(INPUTS)}")
         if match and args.steps % int(match["spe"] or 1):
@@ -162,7 +175,14 @@ def main(argv=None):
             print(f"  round {round_index + 1}/{args.rounds} jit={_on_off(jit)}: "
                   + ", ".join(f"{v.name} {v.rates(args)[-1]:.0f}" for v in variants)
                   + " images/s", flush=True)
-        results += _summarise(variants, args, jit)
+        rows = _summarise(variants, args, jit)
+        for row in rows:
+            row["gflop_per_step"] = (
+                step_flops(row["variant"].partition("@")[0], args, source.sample_shape) / 1e9
+                if args.flops else None)
+            row["gflop_per_s"] = (None if row["gflop_per_step"] is None else
+                                  row["gflop_per_step"] * row["images_per_s"] / args.batch_size)
+        results += rows
         args.parameters = [model.count_params() for model in variants[0].models]
     input_checks = [_check_input(name, stream, source, args) for name, stream in streams.items()]
     _print_table(results, args)
@@ -244,6 +264,67 @@ def make_alternating_train_step(generator, discriminator, d_optimizer, g_optimiz
     return train_step
 
 
+def step_flops(name, args, shape):
+    """Floating-point operations of one training step of variant `name`, from its graph.
+
+    Traces the variant's step on fresh copies of the networks with a static
+    batch of m images and sums the operations that TensorFlow's profiler
+    counts (convolutions, their gradients, matrix products, element-wise
+    ops): what the step asks the device to compute, whatever the machine.
+    """
+    keras.utils.set_random_seed(args.seed)
+    generator = kgan.generator("tf_tutorial", latent_dim=args.latent_dim, output_shape=shape)
+    discriminator = kgan.discriminator("tf_tutorial", input_shape=shape)
+    real = tf.TensorSpec((args.batch_size, *shape), tf.float32)
+    if name == TUTORIAL:
+        step = make_tutorial_train_step(generator, discriminator, _adam(), _adam(),
+                                        args.batch_size, args.latent_dim)
+    elif name.startswith(ALTERNATING):
+        step = make_alternating_train_step(
+            generator, discriminator, _adam(), _adam(), args.latent_dim, args.seed,
+            reuse_fakes="reuse" in name, concat=name.endswith("concat"))
+    else:
+        match = _KGAN.match(name)
+        gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed,
+                       reuse_fakes=bool(match["reuse"]))
+        gan._fuse_d_calls = gan._can_fuse_d_calls and bool(match["fused"])
+        gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating")
+        step = tf.function(gan.train_step)
+    return live_flops(step.get_concrete_function(real).graph)
+
+
+def live_flops(graph):
+    """Floating-point operations of the ops in `graph` that its run executes.
+
+    A traced step also holds ops that nothing consumes (e.g. gradients a tape
+    offers but the update never reads); TensorFlow prunes them before it runs,
+    and tf.profiler would count them. Only the ops that the graph's outputs and
+    control outputs (the variable updates) depend on are counted here, each by
+    the FLOP statistic its kernel registers (convolutions, their gradients,
+    matrix products, element-wise arithmetic).
+    """
+    live, stack = set(), [t.op for t in graph.outputs] + list(graph.control_outputs)
+    while stack:
+        op = stack.pop()
+        if op.name not in live:
+            live.add(op.name)
+            stack.extend(t.op for t in op.inputs)
+            stack.extend(op.control_inputs)
+    total, logger = 0, tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # The statistics call TF1 helpers that print deprecations.
+    try:
+        for op in graph.get_operations():
+            if op.name in live:
+                try:
+                    total += tf_ops.get_stats_for_node_def(graph, op.node_def, "flops").value or 0
+                except ValueError:  # No FLOP statistic registered for this op type.
+                    pass
+    finally:
+        logger.setLevel(level)
+    return total
+
+
 # ---------------------------------------------------------------- variants
 
 
@@ -311,19 +392,18 @@ def _make_variants(args, source, streams, jit):
             match = _KGAN.match(name)
             spe = int(match["spe"] or 1)
             run = _kgan_fit(g, d, args, dataset, jit, reuse_fakes=bool(match["reuse"]),
-                            steps_per_execution=spe, fuse_d_calls=not match["nofuse"])
+                            steps_per_execution=spe, fuse_d_calls=bool(match["fused"]))
             variants.append(Variant(spec, run, g, d, steps_multiple=spe))
     return variants
 
 
 def _kgan_fit(generator, discriminator, args, dataset, jit, reuse_fakes, steps_per_execution,
-              fuse_d_calls=True):
+              fuse_d_calls=False):
     gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed,
                    reuse_fakes=reuse_fakes)
-    if not fuse_d_calls:
-        # kgan calls D once on [real; fake] when D has no batch-dependent
-        # layers; -nofuse measures what that saves (a private switch).
-        gan._fuse_d_calls = False
+    # kgan's D update calls D twice, on real and on fake; -fused makes it one
+    # call on [real; fake] (a private switch, for a D without batch statistics).
+    gan._fuse_d_calls = fuse_d_calls and gan._can_fuse_d_calls
     gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating",
                 jit_compile=jit, steps_per_execution=steps_per_execution)
 
@@ -342,7 +422,10 @@ def _python_loop(train_step, dataset):
         nonlocal iterator
         # One iterator for all rounds, as a long hand-written loop would keep
         # it. (GAN.fit makes a new one per call, so kgan restarts its stream
-        # every round: a small handicap that these figures leave in.)
+        # every round: about 20 ms for its first batch, a handicap that these
+        # figures leave in. Before kgan's pipeline turned tf.data's autotuner
+        # off, each restart also cost up to ~10 s when the old iterator was
+        # torn down: rounds ended on 10.24 s marks.)
         iterator = iterator or iter(dataset)
         losses = None
         for _ in range(num_steps):
@@ -463,12 +546,13 @@ def _description(spec, default_input):
     else:
         text = _DESCRIPTIONS["kgan-reuse" if match["reuse"] else "kgan"]
         text += f", spe={match['spe']}" if match["spe"] else ""
-        text += ", two D calls" if match["nofuse"] else ""
+        text += ", one D call on [real; fake]" if match["fused"] else ""
     return f"{text} [{input_name or default_input} input]" if input_name else text
 
 
 TABLE_HEADER = ("jit", "variant", "images/s", "(min..max)", "ms/step", "cpu ms",
-                "x tutorial", "paired", "x alternating", "paired", "trained")
+                "x tutorial", "paired", "x alternating", "paired", "GFLOP", "GFLOP/s",
+                "trained")
 
 
 def _print_table(results, args):
@@ -479,7 +563,8 @@ def _print_table(results, args):
           f"{'28x28' if args.data == 'mnist' else f'{args.image_size}x{args.image_size}'}x1, "
           f"batch {args.batch_size}, k=1, Adam(1e-4), {args.input} input; {args.steps} steps "
           f"x {args.rounds} interleaved rounds per variant; median round (min..max):")
-    widths = (4, max(24, *(len(r["variant"]) for r in results)), 9, 13, 8, 7, 10, 7, 13, 7, 7)
+    widths = (4, max(24, *(len(r["variant"]) for r in results)), 9, 13, 8, 7, 10, 7, 13, 7,
+              6, 8, 7)
     header = " ".join(f"{h:<{w}}" if i < 2 else f"{h:>{w}}"
                       for i, (h, w) in enumerate(zip(TABLE_HEADER, widths)))
     print(header)
@@ -490,6 +575,8 @@ def _print_table(results, args):
                  f"{row['ms_per_step']:.1f}", f"{row['cpu_ms_per_step']:.0f}",
                  _ratio(row["vs_tutorial"]), _ratio(row["vs_tutorial_paired"]),
                  _ratio(row["vs_alternating"]), _ratio(row["vs_alternating_paired"]),
+                 _number(row["gflop_per_step"], "{:.3g}"),
+                 _number(row["gflop_per_s"], "{:.3g}"),
                  "yes" if row["weights_changed"] else "NO"]
         print(" ".join(f"{c:<{w}}" if i < 2 else f"{c:>{w}}"
                        for i, (c, w) in enumerate(zip(cells, widths))))
@@ -498,12 +585,23 @@ def _print_table(results, args):
         print(f"  {spec:<{widths[1]}} {_description(spec, args.input)}")
     print("x tutorial / x alternating: median images/s over that loop's median. paired: the "
           "median over rounds of the same ratio within each round (same moment, same load). "
-          "cpu ms: this process's CPU time per step. trained: both networks' weights moved "
-          "during the timed rounds and stayed finite.")
+          "cpu ms: this process's CPU time per step. GFLOP: floating-point operations per "
+          "step, counted in the step's graph; GFLOP/s: at the median images/s. trained: both "
+          "networks' weights moved during the timed rounds and stayed finite.")
+    if args.peak_gflops:
+        for row in results:
+            if row["gflop_per_s"] is not None:
+                print(f"  jit {_on_off(row['jit'])} {row['variant']}: "
+                      f"{row['gflop_per_s'] / args.peak_gflops:.1%} of the "
+                      f"{args.peak_gflops:g} GFLOP/s peak given")
 
 
 def _ratio(value):
     return "-" if value is None else f"{value:.3f}"
+
+
+def _number(value, form):
+    return "-" if value is None else form.format(value)
 
 
 def _on_off(flag):
