@@ -158,10 +158,11 @@ class GAN(keras.Model):
             self.generator, self.discriminator, self.latent_dim, self.num_classes
         )
         # One D call on [real; fake] gives the same numbers as two for a D
-        # without batch statistics, but on a 2-core CPU at batch 256 it was
-        # 4-7% slower in three runs of bin/benchmark_step.py (two calls let
-        # D(real) run while G draws the fakes), so the D update makes two.
-        # The benchmark's -fused variants measure it on other devices.
+        # without batch statistics, and on a 2-core CPU at batch 256 its speed
+        # was the same within the noise (bin/benchmark_step.py: two calls 4-7%
+        # faster in three runs, the fused call 2-3% faster in a fourth), so the
+        # D update makes two, the plain path. The benchmark's -fused variants
+        # measure it on other devices.
         self._can_fuse_d_calls = self.discriminator is not None and not _batch_dependent(
             self.discriminator
         )

@@ -75,7 +75,7 @@ def test_fused_discriminator_call_only_without_batch_statistics():
         )
 
     assert gan(False)._can_fuse_d_calls and not gan(True)._can_fuse_d_calls
-    # Two calls by default: they measured faster on a 2-core CPU.
+    # Two calls by default: the fused call measured no faster on 2 CPU cores.
     assert not gan(False)._fuse_d_calls
 
 
