@@ -46,8 +46,10 @@ def memory_mb():
         import resource
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        # Kilobytes on Linux, bytes on macOS.
-        usage["peak_rss_mb"] = peak / (1e6 if sys.platform == "darwin" else 1e3)
+        # KiB on Linux, bytes on macOS.
+        peak_mb = peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
+        # The kernel updates its high-water mark lazily; the peak is at least now.
+        usage["peak_rss_mb"] = max(peak_mb, usage.get("rss_mb", 0.0))
     except (ImportError, OSError):
         pass  # Windows
     return usage

@@ -17,6 +17,7 @@ from kgan import config
 from kgan import images
 from kgan import runs
 from kgan import train
+from kgan.callbacks import memory_mb
 from kgan.errors import KganError
 
 TINY = {
@@ -193,3 +194,18 @@ def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
             np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
     rows = (killed_dir / "metrics.csv").read_text().splitlines()[1:]
     assert [row.split(",")[1] for row in rows] == ["15", "30", "45"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc")
+def test_memory_is_logged_in_megabytes_and_the_peak_bounds_the_current():
+    ballast = np.ones(50_000_000 // 8)  # 50 MB resident, so the figures are not all noise
+    usage = memory_mb()
+    status = dict(
+        line.split(":", 1) for line in open("/proc/self/status", encoding="ascii") if ":" in line
+    )
+    vm_rss_mb = int(status["VmRSS"].split()[0]) * 1024 / 1e6  # the kernel's kB are KiB
+    vm_hwm_mb = int(status["VmHWM"].split()[0]) * 1024 / 1e6
+    assert usage["rss_mb"] == pytest.approx(vm_rss_mb, rel=0.02)
+    assert usage["peak_rss_mb"] >= usage["rss_mb"]
+    assert usage["peak_rss_mb"] == pytest.approx(max(vm_hwm_mb, usage["rss_mb"]), rel=0.02)
+    del ballast
