@@ -73,7 +73,10 @@ def test_gradient_penalty_drives_the_critic_gradient_norm_to_one():
         logit = gan.discriminator.get_layer("logit")
         logit.kernel.assign(30.0 * logit.kernel)
         before = _interpolate_norm_error(gan, real[:512])
-        _fit_steps(gan, real, steps=100)
+        # 200 steps: at 100 the error was 0.15-0.17 for seeds 1-3 but 0.36 for
+        # seed 0 (Adam on a steep critic amplifies rounding differences, e.g.
+        # one fused D call against two); at 200 it is 0.14 for all four.
+        _fit_steps(gan, real, steps=200)
         errors[bool(regularizers)] = (before, _interpolate_norm_error(gan, real[:512]))
     (before, with_gp), (_, without_gp) = errors[True], errors[False]
     assert before > 5.0
