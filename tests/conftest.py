@@ -11,6 +11,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+# kgan first, as users' code does: it picks TensorFlow's CPU kernels (oneDNN)
+# before TensorFlow loads, so the suite runs the kernels that users get.
+import kgan  # noqa: E402, F401
 import tensorflow as tf  # noqa: E402
 
 try:
@@ -23,8 +26,6 @@ except RuntimeError:  # TensorFlow was initialised before pytest loaded this fil
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
-
-import kgan  # noqa: E402
 
 
 @pytest.fixture
