@@ -9,11 +9,11 @@ one epoch of full-width DCGAN is about 5 minutes on 2 CPU cores).
 import argparse
 import time
 
+import kgan  # first, as in the README: it picks TensorFlow's CPU kernels
 import keras
 import numpy as np
 import tensorflow_datasets as tfds
 
-import kgan
 from kgan import images as images_lib
 
 

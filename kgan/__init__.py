@@ -3,7 +3,7 @@
 Example:
 
 ```python
-import keras, kgan
+import kgan, keras  # kgan first: it picks TensorFlow's CPU kernels
 generator = kgan.generator("dcgan", latent_dim=100, output_shape=(28, 28, 1))
 discriminator = kgan.discriminator("dcgan", input_shape=(28, 28, 1))
 gan = kgan.GAN(generator, discriminator, latent_dim=100, d_steps=1)
