@@ -36,3 +36,24 @@ def test_import_kgan_turns_onednn_on():
 
 def test_the_users_choice_is_kept():
     assert _probe(TF_ENABLE_ONEDNN_OPTS="0") == ["0", "False"]
+
+
+def test_import_kgan_prints_nothing():
+    result = subprocess.run(
+        [sys.executable, "-c", "import kgan"],
+        env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_only_the_load_notices_are_dropped(capfd):
+    from kgan import _startup
+
+    with _startup.without_load_notices():
+        os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. ...\n")
+        os.write(2, b"a real error from C++\n")
+        print("a Python warning", file=sys.stderr)
+    # pytest holds sys.stderr apart from descriptor 2, so the order may differ.
+    assert sorted(capfd.readouterr().err.splitlines()) == [
+        "a Python warning", "a real error from C++"]
