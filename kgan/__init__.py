@@ -15,33 +15,23 @@ gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
 
 import contextlib
 import os
-import platform
-import sys
 
 # kgan's training step is written for TensorFlow; pick that Keras backend
 # unless the user chose one, and refuse a different one with a clear message.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # TensorFlow's C++ start-up chatter (CPU feature notes) is not for kgan's users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# TensorFlow's x86-64 builds carry oneDNN kernels but leave them off on many CPUs
-# (on this project's AVX2 AMD CPU, for one), where they train the DCGAN tutorial's
-# networks 1.6x faster (bin/benchmark_step.py, README "Speed"). kgan turns them on
-# unless the user chose: TF_ENABLE_ONEDNN_OPTS=0 keeps TensorFlow's Eigen kernels.
-# TensorFlow reads the variable once, when it is first imported, so this takes
-# effect only when kgan is imported before tensorflow (as `kgan` commands do).
-_chose_kernels = (
-    platform.machine().lower() in ("x86_64", "amd64")
-    and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
-    and "tensorflow" not in sys.modules
-)
-if _chose_kernels:
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
 
 from kgan import _startup  # noqa: E402
 
-# With the kernels kgan chose, TensorFlow announces them on stderr as it loads,
-# past TF_CPP_MIN_LOG_LEVEL; that notice is kgan's doing, so kgan drops it.
-with _startup.without_load_notices() if _chose_kernels else contextlib.nullcontext():
+# kgan turns TensorFlow's oneDNN CPU kernels on unless someone else decided. Then
+# TensorFlow announces them on stderr as it loads, past TF_CPP_MIN_LOG_LEVEL;
+# that notice is kgan's doing, so kgan drops it.
+with (
+    _startup.without_load_notices()
+    if _startup.choose_cpu_kernels()
+    else contextlib.nullcontext()
+):
     import keras  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":

@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
+from kgan import _startup
+
 pytestmark = pytest.mark.skipif(
-    platform.machine().lower() not in ("x86_64", "amd64"),
+    platform.machine().lower() not in _startup.ONEDNN_MACHINES,
     reason="TensorFlow's oneDNN kernels are an x86-64 feature",
 )
 
@@ -20,12 +22,17 @@ _PROBE = (
 )
 
 
-def _probe(**env):
+def _python(code, **env):
+    """Runs `code` in a fresh interpreter, TF_ENABLE_ONEDNN_OPTS as in `env` only."""
     environ = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     environ.update(env)
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=environ, capture_output=True, text=True, timeout=120
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120
     )
+
+
+def _probe(**env):
+    result = _python(_PROBE, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
@@ -39,17 +46,11 @@ def test_the_users_choice_is_kept():
 
 
 def test_import_kgan_prints_nothing():
-    result = subprocess.run(
-        [sys.executable, "-c", "import kgan"],
-        env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"},
-        capture_output=True, text=True, timeout=120,
-    )
+    result = _python("import kgan")
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
 
 
 def test_only_the_load_notices_are_dropped(capfd):
-    from kgan import _startup
-
     with _startup.without_load_notices():
         os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. ...\n")
         os.write(2, b"a real error from C++\n")
