@@ -1,8 +1,11 @@
 """kgan: generative adversarial networks in Keras 3, by the paper."""
 
+import re
+
 from setuptools import setup
 
-KGAN_VERSION = "0.1.0"
+with open("kgan/_version.py", encoding="utf-8") as _file:
+    KGAN_VERSION = re.search(r'__version__ = "([^"]+)"', _file.read()).group(1)
 
 # `tensorflow-cpu` and `tensorflow` share the import name `tensorflow`.  The CPU
 # build is the default because it installs in about a minute on any machine;

@@ -17,9 +17,6 @@ the same input stream:
                       the D update's noise and generator forward pass (what
                       PyTorch's DCGAN example does), against the updated D;
   kgan-reuse-speN     the same compiled with `steps_per_execution=N`;
-  kgan...-fused       kgan with one D call on [real; fake] in the D update
-                      instead of two (the same mathematics for a D without
-                      batch statistics, as here; slower on a 2-core CPU);
   alternating-reuse   the reuse written by hand;
   alternating-reuse-concat  ... with one D call on [real; fake] in the D
                       update (the same mathematics for a D without batch norm).
@@ -85,7 +82,7 @@ _DESCRIPTIONS = {
     "kgan": "kgan fit, reuse_fakes=False",
     "kgan-reuse": "kgan fit, reuse_fakes=True",
 }
-_KGAN = re.compile(r"^kgan(?P<reuse>-reuse)?(?:-spe(?P<spe>\d+))?(?P<fused>-fused)?$")
+_KGAN = re.compile(r"^kgan(?P<reuse>-reuse)?(?:-spe(?P<spe>\d+))?$")
 
 
 def parse_args(argv=None):
@@ -143,7 +140,7 @@ def parse_args(argv=None):
         match = _KGAN.match(name)
         if name not in _DESCRIPTIONS and not (match and int(match["spe"] or 1) >= 1):
             parser.error(f"unknown variant {name!r} in --variants; known: "
-                         f"{', '.join(_DESCRIPTIONS)}, and kgan[-reuse][-speN][-fused]")
+                         f"{', '.join(_DESCRIPTIONS)}, and kgan[-reuse][-speN]")
         if input_name and input_name not in INPUTS:
             parser.error(f"unknown input {input_name!r} in {spec!r}; known: {', '.join(INPUTS)}")
         if match and args.steps % int(match["spe"] or 1):
@@ -293,7 +290,6 @@ def step_flops(name, args, shape):
         match = _KGAN.match(name)
         gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed,
                        reuse_fakes=bool(match["reuse"]))
-        gan._fuse_d_calls = gan._can_fuse_d_calls and bool(match["fused"])
         gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating")
         step = tf.function(gan.train_step)
     return live_flops(step.get_concrete_function(real).graph)
@@ -398,18 +394,14 @@ def _make_variants(args, source, streams, jit):
             match = _KGAN.match(name)
             spe = int(match["spe"] or 1)
             run = _kgan_fit(g, d, args, dataset, jit, reuse_fakes=bool(match["reuse"]),
-                            steps_per_execution=spe, fuse_d_calls=bool(match["fused"]))
+                            steps_per_execution=spe)
             variants.append(Variant(spec, run, g, d, steps_multiple=spe))
     return variants
 
 
-def _kgan_fit(generator, discriminator, args, dataset, jit, reuse_fakes, steps_per_execution,
-              fuse_d_calls=False):
+def _kgan_fit(generator, discriminator, args, dataset, jit, reuse_fakes, steps_per_execution):
     gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed,
                    reuse_fakes=reuse_fakes)
-    # kgan's D update calls D twice, on real and on fake; -fused makes it one
-    # call on [real; fake] (a private switch, for a D without batch statistics).
-    gan._fuse_d_calls = fuse_d_calls and gan._can_fuse_d_calls
     gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating",
                 jit_compile=jit, steps_per_execution=steps_per_execution)
 
@@ -552,7 +544,6 @@ def _description(spec, default_input):
     else:
         text = _DESCRIPTIONS["kgan-reuse" if match["reuse"] else "kgan"]
         text += f", spe={match['spe']}" if match["spe"] else ""
-        text += ", one D call on [real; fake]" if match["fused"] else ""
     return f"{text} [{input_name or default_input} input]" if input_name else text
 
 

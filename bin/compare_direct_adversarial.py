@@ -31,6 +31,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgan import evaluator as evaluator_lib  # noqa: E402
+from kgan import quality  # noqa: E402
 from kgan import runs  # noqa: E402
 
 COLUMNS = (
@@ -50,7 +51,7 @@ def measure(run_dir, num_samples=10_000, seed=0, checkpoint="last"):
     """The run's description and `evaluate_generator`'s figures for its generator."""
     run = runs.load_run(run_dir, checkpoint=checkpoint)
     gan = run.gan
-    results = evaluator_lib.evaluate_generator(gan, run.recipe["data"], num_samples, seed)
+    results = quality.evaluate_generator(gan, run.recipe["data"], num_samples, seed)
     steps, seconds = _training_time(run_dir)
     if checkpoint == "best":
         steps = runs.best_checkpoint(run_dir)["step"]

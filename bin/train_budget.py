@@ -59,6 +59,7 @@ import tensorflow as tf  # noqa: E402
 from kgan import config  # noqa: E402
 from kgan import data as data_lib  # noqa: E402
 from kgan import evaluator as evaluator_lib  # noqa: E402
+from kgan import quality  # noqa: E402
 from kgan import images  # noqa: E402
 from kgan import metrics  # noqa: E402
 from kgan import train as train_lib  # noqa: E402
@@ -158,7 +159,7 @@ def main(argv=None):
     clock = BudgetClock(args.budget, args.eval_every, evaluate)
     trainer.train(clock)
 
-    images.save_grid(evaluator_lib.generate(trainer.sampler, 100, seed=0),
+    images.save_grid(quality.generate(trainer.sampler, 100, seed=0),
                      os.path.join(output, "samples.png"))
     plot_curves({name: rows}, os.path.join(output, "fid_curve.png"))
     with open(os.path.join(output, "summary.json"), "w", encoding="utf-8") as file:
@@ -226,7 +227,7 @@ class Scorer:
         self.num_samples = num_samples
 
     def __call__(self, generator):
-        samples = evaluator_lib.generate(generator, self.num_samples, seed=0)
+        samples = quality.generate(generator, self.num_samples, seed=0)
         features, logits = self.evaluator.features_and_logits(samples)
         if not np.all(np.isfinite(features)):
             return math.inf, 0

@@ -40,7 +40,7 @@ def main():
 
     started = time.time()
     test_features, test_labels = evaluator_lib.reference_features(evaluator, args.dataset)
-    train_x, train_y, _ = evaluator_lib._read_split(args.dataset, "train", None)
+    train_x, train_y, _ = evaluator_lib.read_split(args.dataset, "train", None)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(train_x), args.num, replace=False)
     train_features, train_logits = evaluator.features_and_logits(train_x[pick])

@@ -19,8 +19,9 @@ def choose_cpu_kernels():
     """Turns TensorFlow's oneDNN CPU kernels on where nobody else decided.
 
     TensorFlow's x86-64 builds carry oneDNN kernels but leave them off on many
-    CPUs (on this project's AVX2 AMD CPU, for one), where they train the DCGAN
-    tutorial's networks 1.6x faster (bin/benchmark_step.py, README "Speed").
+    CPUs (AVX2 AMD CPUs among them), where they train convolutional networks
+    faster (`bin/benchmark_step.py` measures by how much; the README's speed
+    page has the figures).
     The user decides with TF_ENABLE_ONEDNN_OPTS (0 keeps TensorFlow's Eigen
     kernels). TensorFlow reads the variable once, when it is first imported,
     so an earlier TensorFlow import has decided too.

@@ -19,10 +19,9 @@ Keyword parameters of the two methods are the architecture's options, given
 as `kgan.generator("tiny", ..., units=64)` or in a recipe.
 """
 
-import numbers
-
 from kgan import errors
 from kgan import registry
+from kgan import validation
 from kgan.registry import Registry
 
 ARCHITECTURES = Registry("architecture")
@@ -58,10 +57,9 @@ def generator(name, latent_dim, output_shape, **params):
     """
     build = ARCHITECTURES.get(name).build_generator
     _check_parameters(name, "generator", build, params)
-    if not _is_positive_int(latent_dim):
-        raise errors.KganError(f"latent_dim must be an integer >= 1, got {latent_dim!r}.")
+    latent_dim = validation.latent_dim(latent_dim)
     output_shape = _sample_shape(output_shape, "output_shape", "generator", name)
-    return build(latent_dim=int(latent_dim), output_shape=output_shape, **params)
+    return build(latent_dim=latent_dim, output_shape=output_shape, **params)
 
 
 def discriminator(name, input_shape, **params):
@@ -83,7 +81,7 @@ def _sample_shape(shape, argument, role, name):
         shape = tuple(shape)
     except TypeError:
         shape = None
-    if not shape or not all(_is_positive_int(size) for size in shape):
+    if not shape or not all(validation.is_integer(size) and size >= 1 for size in shape):
         raise errors.KganError(
             f"The {role} of architecture \"{name}\" needs {argument} as a tuple of "
             f"positive sizes without the batch, e.g. (28, 28, 1) or (2,); got {shape!r}."
@@ -91,17 +89,7 @@ def _sample_shape(shape, argument, role, name):
     return tuple(int(size) for size in shape)
 
 
-def _is_positive_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
-
-
 def _check_parameters(name, role, build, params):
-    accepts_any = registry.takes_any_keyword(build)
-    known = parameters(name, role)
-    for key in params:
-        if key not in known and not accepts_any:
-            raise errors.PluginParameterError(
-                f'The {role} of architecture "{name}" has no option "{key}".'
-                f"{errors.did_you_mean(key, known)} Its options: "
-                f"{', '.join(known) or 'none'}."
-            )
+    if not registry.takes_any_keyword(build):
+        registry.reject_unknown(params, parameters(name, role),
+                                f'The {role} of architecture "{name}"', noun="option")

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import images
-from kgan import latent
+from kgan import noise
 from kgan import runs
 
 METRICS_CSV = "metrics.csv"
@@ -91,7 +91,7 @@ class SampleGrids(keras.callbacks.Callback):
     def __init__(self, run_dir, num_samples, latent_dim, seed, writer=None, modes=None):
         super().__init__()
         self.directory = os.path.join(run_dir, "samples")
-        self.noise = latent.sample(num_samples, latent_dim, seed)
+        self.noise = noise.sample(num_samples, latent_dim, seed)
         self.writer = writer
         self.modes = modes
 

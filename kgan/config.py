@@ -21,7 +21,13 @@ import re
 import keras
 import yaml
 
+from kgan import architectures
+from kgan import data
 from kgan import errors
+from kgan import losses
+from kgan import plugins
+from kgan import regularizers
+from kgan import validation
 
 DEFAULTS_YAML = """\
 name: null            # run name: runs/<name>-<timestamp>/; null means the recipe file's name
@@ -136,13 +142,18 @@ _CHOICES = {
     "train.precision": ("float32", "mixed_float16", "mixed_bfloat16"),
     "train.jit_compile": ("auto", True, False),
 }
+# The keys that the model and the input pipeline take: checked by their rules.
+_RULES = {
+    "model.latent_dim": validation.latent_dim,
+    "model.ema_decay": validation.ema_decay,
+    "train.batch_size": validation.batch_size,
+    "train.d_steps": validation.d_steps,
+    "train.class_loss_weight": validation.class_loss_weight,
+}
+# The keys that only the training loop reads (train.py, the callbacks).
 _MINIMUM = {
-    "model.latent_dim": 1,
     "train.epochs": 1,
     "train.steps_per_epoch": 1,
-    "train.batch_size": 1,
-    "train.d_steps": 1,
-    "train.class_loss_weight": 0,
     "train.steps_per_execution": 1,
     "checkpoint.every_steps": 1,
     "checkpoint.keep": 1,
@@ -256,8 +267,6 @@ def validate(recipe, base_dir=".", default_name="kgan"):
 
 def load_plugins(specs, base_dir):
     """Imports a recipe's `plugins:`; returns them with file paths made absolute."""
-    from kgan import plugins
-
     if specs is None:
         return []
     if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
@@ -372,6 +381,9 @@ def _check_type(path, value, default):
 
 
 def _check_values(recipe):
+    for path, rule in _RULES.items():
+        with at(path):
+            rule(get_path(recipe, path))
     for path, minimum in _MINIMUM.items():
         value = get_path(recipe, path)
         if value is not None and value < minimum:
@@ -395,14 +407,8 @@ def _check_values(recipe):
 
 
 def _check_plugins(recipe):
-    from kgan import architectures
-    from kgan import data
-    from kgan import losses
-
     with at("data.name"):
         data.DATASETS.entry(recipe["data"]["name"])
-    from kgan import regularizers
-
     for role in ("generator", "discriminator"):
         if recipe["model"][role] is None:
             continue
@@ -410,15 +416,8 @@ def _check_plugins(recipe):
             architectures.ARCHITECTURES.entry(recipe["model"][role]["name"])
     with at("loss"):
         loss = losses.get_loss(recipe["loss"])
-    has_discriminator = recipe["model"]["discriminator"] is not None
-    if loss.adversarial != has_discriminator:
-        raise errors.KganError(
-            f'Recipe key `model.discriminator`: the loss "{loss.name}" '
-            + ("is adversarial and needs a discriminator; name one, e.g. "
-               "`discriminator: {name: dcgan}`." if loss.adversarial else
-               "is direct (moment matching) and uses no discriminator; set "
-               "`model.discriminator: null`.")
-        )
+    with at("model.discriminator"):
+        losses.check_fits(loss, has_discriminator=recipe["model"]["discriminator"] is not None)
     specs = recipe["regularizers"]
     for index, spec in enumerate(specs):
         with at(f"regularizers[{index}]"):
@@ -426,17 +425,37 @@ def _check_plugins(recipe):
                 raise errors.KganError(
                     f"each regularizer is a name or {{name: ..., params}}, got {spec!r}."
                 )
-            regularizer = regularizers.get_regularizer(spec)
-            if not has_discriminator:
-                raise errors.KganError(
-                    f'"{regularizer.name}" regularises a discriminator, but this recipe has '
-                    "none (model.discriminator: null). Remove it."
-                )
-            regularizer.check(loss)
+            regularizers.get_regularizer(spec)
         if isinstance(spec, str):
             specs[index] = {"name": spec}
-    for role in ("d_optimizer", "g_optimizer"):
-        make_optimizer(recipe["train"][role], f"train.{role}")
+    if recipe["model"]["discriminator"] is None:
+        if specs:
+            raise errors.KganError(
+                f"Recipe key `regularizers`: {specs[0]['name']} regularises a "
+                "discriminator, but this recipe has none (model.discriminator: null). "
+                "Remove it."
+            )
+    else:
+        with at("regularizers"):
+            regularizers.resolve(loss, specs)
+    optimizers(recipe)
+
+
+def optimizers(recipe):
+    """`{"d_optimizer": ..., "g_optimizer": ...}`: the recipe's optimizers, built.
+
+    Under `train.precision: mixed_float16` each is wrapped in a
+    `LossScaleOptimizer` (float16 gradients underflow; losses are scaled
+    dynamically). A recipe without a discriminator has no `d_optimizer`.
+    """
+    roles = ["g_optimizer"] + (["d_optimizer"] if recipe["model"]["discriminator"] else [])
+    built = {}
+    for role in roles:
+        optimizer = make_optimizer(recipe["train"][role], f"train.{role}")
+        if recipe["train"]["precision"] == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        built[role] = optimizer
+    return built
 
 
 def _optimizer_names():

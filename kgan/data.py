@@ -38,6 +38,7 @@ import tensorflow as tf
 
 from kgan import errors
 from kgan import registry
+from kgan import validation
 from kgan.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -136,14 +137,8 @@ def load(config, seed=0):
     plugin = entry.obj
     signature = inspect.signature(plugin)
     known = parameters(name)
-    takes_any = registry.takes_any_keyword(plugin)
-    for key in params:
-        if key not in known and not takes_any:
-            raise errors.PluginParameterError(
-                f'data.{key}: dataset "{name}" has no parameter "{key}".'
-                f"{errors.did_you_mean(key, known)} Its parameters: "
-                f"{', '.join(known) or 'none'}."
-            )
+    if not registry.takes_any_keyword(plugin):
+        registry.reject_unknown(params, known, f'data.{{key}}: dataset "{name}"')
     if "seed" in known and "seed" not in params:
         params["seed"] = seed
     missing = [
@@ -217,12 +212,12 @@ def pipeline(
     Returns:
         `(dataset, steps_per_epoch)`.
     """
-    batch_size = _check_int("train.batch_size", batch_size, minimum=1)
-    d_steps = _check_int("train.d_steps", d_steps, minimum=1)
-    seed = _check_int("seed", seed)
-    start_step = _check_int("start_step", start_step, minimum=0)
+    batch_size = validation.batch_size(batch_size)
+    d_steps = validation.d_steps(d_steps)
+    seed = validation.integer(seed, "seed")
+    start_step = validation.integer(start_step, "start_step", minimum=0)
     if steps_per_epoch is not None:
-        steps_per_epoch = _check_int("train.steps_per_epoch", steps_per_epoch, minimum=1)
+        steps_per_epoch = validation.integer(steps_per_epoch, "train.steps_per_epoch", minimum=1)
     if not isinstance(source, DataSource):
         raise errors.KganError(
             f"pipeline() needs a kgan.data.DataSource, got {type(source).__name__}. "
@@ -264,7 +259,7 @@ def pipeline(
                  num_parallel_calls=tf.data.AUTOTUNE)
         )
     else:
-        buffer = _check_int("shuffle_buffer", shuffle_buffer, minimum=1)
+        buffer = validation.integer(shuffle_buffer, "shuffle_buffer", minimum=1)
 
         def epoch_batches(epoch):
             # The shuffle's seed pair is (graph seed, op seed). Clearing this traced
@@ -298,8 +293,8 @@ def batch(dataset, batch_size, d_steps=1):
     Returns:
         `dataset.batch(batch_size * d_steps, drop_remainder=True)`.
     """
-    batch_size = _check_int("batch_size", batch_size, minimum=1)
-    d_steps = _check_int("d_steps", d_steps, minimum=1)
+    batch_size = validation.batch_size(batch_size)
+    d_steps = validation.d_steps(d_steps)
     return dataset.batch(batch_size * d_steps, drop_remainder=True)
 
 
@@ -312,66 +307,6 @@ def resize_images(images, image_size):
     """Resizes images (values in [-1, 1]) to `image_size` without overshooting."""
     resized = tf.image.resize(images, image_size, method="bilinear", antialias=True)
     return tf.clip_by_value(resized, -1.0, 1.0)
-
-
-def check_image_size(value, param="image_size"):
-    """`image_size` given as N or [H, W] -> `(H, W)`; None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value, value)
-    if (
-        isinstance(value, (list, tuple))
-        and len(value) == 2
-        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
-                for v in value)
-    ):
-        return (int(value[0]), int(value[1]))
-    raise errors.KganError(
-        f"data.{param} must be a positive integer N (for N x N) or [height, width], "
-        f"got {value!r}."
-    )
-
-
-def check_positive(value, param):
-    """A number > 0, or a KganError naming `data.<param>`."""
-    if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not (
-        value > 0 and math.isfinite(value)
-    ):
-        raise errors.KganError(f"data.{param} must be a number > 0, got {value!r}.")
-    return float(value)
-
-
-def check_number(value, param):
-    """A finite number, or a KganError naming `data.<param>`."""
-    if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not (
-        math.isfinite(value)
-    ):
-        raise errors.KganError(f"data.{param} must be a finite number, got {value!r}.")
-    return float(value)
-
-
-def check_count(value, param, minimum=1):
-    """An integer >= `minimum`, or a KganError naming `data.<param>`."""
-    return _check_int(f"data.{param}", value, minimum=minimum)
-
-
-def check_choice(value, param, choices):
-    """One of `choices`, or a KganError naming `data.<param>` and the choices."""
-    if value not in choices:
-        raise errors.KganError(
-            f"data.{param} must be one of {', '.join(map(repr, choices))}, got "
-            f"{value!r}.{errors.did_you_mean(value, [str(c) for c in choices])}"
-        )
-    return value
-
-
-def _check_int(path, value, minimum=None):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise errors.KganError(f"{path} must be an integer, got {value!r}.")
-    if minimum is not None and value < minimum:
-        raise errors.KganError(f"{path} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 def _epoch_seed(seed, epoch):
@@ -416,7 +351,7 @@ def _endless_source_pipeline(source, rows, seed, start_step, steps_per_epoch, bu
             "train.steps_per_epoch."
         )
     dataset = (
-        source.dataset.shuffle(_check_int("shuffle_buffer", buffer, minimum=1), seed=seed)
+        source.dataset.shuffle(validation.integer(buffer, "shuffle_buffer", minimum=1), seed=seed)
         .batch(rows, drop_remainder=True)
         .skip(start_step)
     )
@@ -433,8 +368,7 @@ def _endless(dataset):
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     # tf.data's autotuner runs a thread that wakes on a doubling period (10 ms,
     # 20 ms, ... 10 s). While a step keeps the CPU busy, an iterator made by
-    # `fit` then outlives `fit` by up to ~10 s (measured: every `fit` of 5
-    # two-second steps returned at 10.2 s). A step's batch is ready in well
+    # `fit` then outlives `fit` by up to ~10 s. A step's batch is ready in well
     # under a millisecond, so fixed parallelism (all cores) loses nothing.
     options.autotune.enabled = False
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)

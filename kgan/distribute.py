@@ -9,7 +9,7 @@
 
 The batch stays global whatever the strategy: `train.batch_size` is the
 minibatch size m of Algorithm 1, split evenly across the replicas, the noise
-of each replica is its slice of one global draw (`kgan.latent.replica_slice`)
+of each replica is its slice of one global draw (`kgan.noise.replica_slice`)
 and the gradients are summed across replicas of losses scaled by 1/replicas.
 A run on any number of replicas therefore makes the updates of a run on one
 device, up to floating-point rounding.
@@ -98,29 +98,6 @@ def strategy(name, devices=None):
         f"Unknown strategy {name!r}.{errors.did_you_mean(str(name), STRATEGIES)} "
         f"Known strategies: {', '.join(STRATEGIES)}."
     )
-
-
-def start_early(recipe_path, overrides=()):
-    """Starts the multi-worker strategy now if the recipe (with overrides) asks for it.
-
-    TensorFlow sets up a worker's collective operations only before its first
-    operation, and resolving a recipe runs some (it builds the optimizers to
-    check them), so `kgan train` calls this before anything else. The raw
-    YAML is read; mistakes in it are left for `kgan.config.resolve` to report.
-    """
-    from kgan import config
-
-    if not recipe_path or not os.path.isfile(recipe_path):
-        return
-    try:
-        recipe = config.read(recipe_path)
-        for key_path, value in config.parse_overrides(overrides):
-            config.set_path(recipe, key_path, value)
-    except errors.KganError:
-        return
-    train = recipe.get("train")
-    if isinstance(train, dict) and train.get("strategy") == "multi_worker":
-        strategy("multi_worker")
 
 
 def tf_config():
@@ -219,6 +196,16 @@ def check_batch_size(distribution, batch_size):
             f"the {replicas} replicas of train.strategy; each replica takes an equal "
             f"share of every minibatch. Use a multiple of {replicas}, e.g. {choices}."
         )
+
+
+def loss_scale():
+    """The factor of each replica's mean loss that makes summed gradients the global mean's.
+
+    Gradients are summed over replicas, so each replica's mean over its share
+    of the batch is scaled by 1 / replicas.
+    """
+    replica = tf.distribute.get_replica_context()
+    return 1.0 / (replica.num_replicas_in_sync if replica else 1)
 
 
 def step_logs(metrics):

@@ -1,17 +1,33 @@
-"""User-facing errors: one paragraph that names the bad thing and the fix."""
+"""User-facing errors: one paragraph that names the bad thing and the fix.
+
+Every error kgan raises for bad input is a `KganError`, and also the built-in
+exception that fits, so `except ValueError` (or `TypeError`, `LookupError`,
+`FileNotFoundError`) in user code catches kgan's errors as it catches Keras'
+own. The `kgan` command prints them without a traceback, with exit status 2.
+
+This module imports nothing: every other module may use it.
+"""
 
 import difflib
 
 
-class KganError(Exception):
-    """Base class of the errors kgan reports to users without a traceback."""
+class KganError(ValueError):
+    """Base class of kgan's errors: a bad argument, recipe, dataset or run directory."""
+
+
+class KganTypeError(KganError, TypeError):
+    """An argument of the wrong kind (a model where a name was expected, ...)."""
+
+
+class MissingFileError(KganError, FileNotFoundError):
+    """A file or directory that kgan was pointed at does not exist."""
 
 
 class UnknownPluginError(KganError, LookupError):
     """A plugin name that no registry entry answers to."""
 
 
-class DuplicatePluginError(KganError, ValueError):
+class DuplicatePluginError(KganError):
     """Two plugins registered under one name."""
 
 

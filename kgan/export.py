@@ -4,7 +4,7 @@ The SavedModel runs with TensorFlow alone (no kgan, no Keras), so it serves
 from TensorFlow Serving, a web service or a notebook. Its signatures:
 
 - `serving_default`: `num_samples` (int32 scalar), `seed` (int64 scalar) ->
-  `images`, uint8 `[n, H, W, C]`. The noise is `kgan.latent.sample`'s
+  `images`, uint8 `[n, H, W, C]`. The noise is `kgan.noise.sample`'s
   stateless draw, so a seed gives the images `gan.generate(n, seed)` gives.
 - `generate`: `z` (float32 `[n, latent_dim]`) -> `images`, float32 in [-1, 1].
 - `discriminate`: `images` (float32 `[n, H, W, C]` in [-1, 1]) -> `score`:
@@ -24,8 +24,10 @@ Example:
 
 ```python
 kgan.export.export_saved_model(gan, "exported/mnist", recipe=recipe)
-print(kgan.export.describe("exported/mnist"))
+print(kgan.exported.describe("exported/mnist"))
 ```
+
+`kgan.exported` reads such a directory back (`describe`, `load_sampler`).
 """
 
 import json
@@ -33,16 +35,18 @@ import os
 import shutil
 import tempfile
 
-import click
 import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan import _version
+from kgan import config
 from kgan import errors
-from kgan import latent
+from kgan import exported
+from kgan import noise
 
 FORMATS = ("saved_model", "onnx", "litert")
-METADATA_FILE = "kgan.json"
+METADATA_FILE = exported.METADATA_FILE
 RECIPE_FILE = "recipe.yaml"
 # Files beside the graph that tools read without loading it; `assets.extra`
 # is the SavedModel directory TensorFlow Serving reserves for such files.
@@ -143,136 +147,6 @@ def export(gan, out_dir, *, format="saved_model", recipe=None, max_samples=1024,
     return metadata
 
 
-def describe(path):
-    """Returns the metadata stored in an exported model directory.
-
-    Reads the `metadata` signature of a SavedModel (or `kgan.json` of an
-    onnx/litert export): `kgan_version`, `latent_dim`, `image_shape`,
-    `max_samples`, `discriminator_output`, `loss`, `recipe` (YAML text) and
-    `signatures`.
-    """
-    if not os.path.isdir(path):
-        raise errors.KganError(f"{path} is not a directory; give an exported model directory.")
-    if not is_saved_model(path):
-        json_path = os.path.join(path, METADATA_FILE)
-        if not os.path.exists(json_path):
-            raise errors.KganError(
-                f"{path} is not a kgan export: it has no saved_model.pb and no "
-                f"{METADATA_FILE}. Create one with `kgan export RUN_DIR OUT_DIR`."
-            )
-        with open(json_path, encoding="utf-8") as f:
-            return json.load(f)
-    return _load(path)[1]
-
-
-def format_description(metadata):
-    """Human-readable text of `describe`'s dict, as `kgan export --describe` prints."""
-    lines = [
-        f"kgan version:         {metadata['kgan_version']}",
-        f"format:               {metadata.get('format', 'saved_model')}",
-        f"latent_dim:           {metadata['latent_dim']}",
-        f"image_shape:          {list(metadata['image_shape'])}",
-        *([f"num_classes:          {metadata['num_classes']}"]
-          if metadata.get("num_classes") else []),
-        f"max_samples:          {metadata['max_samples']}",
-        f"loss:                 {metadata['loss'] or '(unknown)'}",
-        f"discriminator_output: {metadata['discriminator_output']}",
-    ]
-    if metadata.get("signatures"):
-        lines.append("signatures:")
-        lines += [f"  {name}: {text}" for name, text in metadata["signatures"].items()]
-    lines.append("recipe:")
-    recipe = metadata["recipe"].rstrip() or "(none stored)"
-    lines += ["  " + line for line in recipe.splitlines()]
-    return "\n".join(lines)
-
-
-def is_saved_model(path):
-    """True if `path` is a SavedModel directory."""
-    return os.path.isdir(path) and (
-        os.path.exists(os.path.join(path, "saved_model.pb"))
-        or os.path.exists(os.path.join(path, "saved_model.pbtxt"))
-    )
-
-
-class SavedModelSampler:
-    """Draws samples from an exported SavedModel like `GAN.generate` does.
-
-    Example:
-
-    ```python
-    sampler = kgan.export.load_sampler("exported/mnist")
-    images = sampler.generate(16, seed=0)     # float32 in [-1, 1]
-    ```
-    """
-
-    def __init__(self, path):
-        self.path = path
-        model, self.metadata = _load(path)
-        self.latent_dim = int(self.metadata["latent_dim"])
-        self.max_samples = int(self.metadata["max_samples"])
-        self.num_classes = int(self.metadata.get("num_classes", 0))
-        self._generate = model.signatures["generate"]
-
-    def generate(self, num_samples, seed=0, batch_size=256, labels=None):
-        """Returns `num_samples` images in [-1, 1], as `GAN.generate` would.
-
-        `labels` (conditional models only): one int for every image, one per
-        image, or None for 0, 1, ..., num_classes - 1 repeated.
-        """
-        z = latent.sample(num_samples, self.latent_dim, seed)
-        batch_size = min(batch_size, self.max_samples)
-        inputs = {"z": z}
-        if self.num_classes:
-            inputs["labels"] = tf.constant(
-                sample_labels(labels, int(num_samples), self.num_classes, self.path)
-            )
-        elif labels is not None:
-            raise errors.KganError(
-                f"{self.path} is an unconditional GAN (metadata num_classes 0): it "
-                "takes no labels. Generate without labels."
-            )
-        batches = [
-            self._generate(**{key: value[start : start + batch_size]
-                              for key, value in inputs.items()})["images"].numpy()
-            for start in range(0, int(num_samples), batch_size)
-        ]
-        if not batches:
-            return np.zeros((0, *self.metadata["image_shape"]), np.float32)
-        return np.concatenate(batches)
-
-
-def sample_labels(labels, num_samples, num_classes, source="the model"):
-    """`[num_samples]` int32 labels: `labels` broadcast, or 0..num_classes-1 cycling if None.
-
-    Raises a KganError naming `source` for labels outside [0, num_classes).
-    """
-    if labels is None:
-        return np.arange(num_samples, dtype=np.int32) % num_classes
-    array = np.asarray(labels)
-    if array.dtype.kind not in "iu" or array.ndim > 1 or array.size not in (1, num_samples):
-        raise errors.KganError(
-            f"labels must be one integer class or {num_samples} of them (one per "
-            f"sample), got {labels!r}."
-        )
-    if array.size and (array.min() < 0 or array.max() >= num_classes):
-        raise errors.KganError(
-            f"label {int(array.min() if array.min() < 0 else array.max())} is out of "
-            f"range: {source} has {num_classes} classes, labels 0 to {num_classes - 1}."
-        )
-    return np.broadcast_to(array.astype(np.int32).reshape(-1), (num_samples,)).copy()
-
-
-def load_sampler(path):
-    """Returns a `SavedModelSampler` for an exported SavedModel directory."""
-    if not is_saved_model(path):
-        raise errors.KganError(
-            f"{path} is not a SavedModel directory (no saved_model.pb). Give a run "
-            "directory or the output of `kgan export`."
-        )
-    return SavedModelSampler(path)
-
-
 def to_uint8(images):
     """Maps images in [-1, 1] to uint8 [0, 255], as `serving_default` does.
 
@@ -281,49 +155,6 @@ def to_uint8(images):
     """
     images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
     return tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
-
-
-@click.command("export")
-@click.argument("paths", nargs=-1, required=True, metavar="RUN_DIR OUT_DIR")
-@click.option("--checkpoint", default="last", show_default=True, metavar="last|best|PATH",
-              help="Which checkpoint of the run to export.")
-@click.option("--format", "export_format", type=click.Choice(FORMATS), default="saved_model",
-              show_default=True, help="saved_model is the full export; onnx and litert "
-              "hold the generator alone.")
-@click.option("--max-samples", type=click.IntRange(min=1), default=1024, show_default=True,
-              metavar="N", help="Most images one serving_default request may ask for.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT_DIR if it exists.")
-@click.option("--describe", "describe_only", is_flag=True,
-              help="Print what an exported model holds: `kgan export --describe OUT_DIR`.")
-def export_command(paths, checkpoint, export_format, max_samples, overwrite, describe_only):
-    """Export a run's GAN as a SavedModel that serves without kgan.
-
-    `kgan export runs/mnist-20250101-120000 exported/mnist` writes a
-    TensorFlow SavedModel with the signatures serving_default (num_samples,
-    seed -> uint8 images), generate (z -> images in [-1, 1]), discriminate
-    (images -> score) and metadata. `kgan export --describe exported/mnist`
-    prints its recipe, latent size, image shape and kgan version.
-    """
-    if describe_only:
-        if len(paths) != 1:
-            raise click.UsageError("--describe takes one path: kgan export --describe OUT_DIR")
-        click.echo(format_description(describe(paths[0])))
-        return
-    if len(paths) != 2:
-        raise click.UsageError(
-            "export takes RUN_DIR and OUT_DIR: kgan export RUN_DIR OUT_DIR "
-            "(or kgan export --describe OUT_DIR)."
-        )
-    from kgan import runs
-
-    run_dir, out_dir = paths
-    run = runs.load_run(run_dir, checkpoint=checkpoint)
-    metadata = export(
-        run.gan, out_dir, format=export_format, recipe=run.recipe,
-        max_samples=max_samples, overwrite=overwrite,
-    )
-    click.echo(f"Exported {run.checkpoint_path} to {out_dir} ({export_format}).")
-    click.echo(format_description(metadata))
 
 
 def _signatures(gan, max_samples, metadata):
@@ -341,7 +172,7 @@ def _signatures(gan, max_samples, metadata):
     def serving_default(num_samples, seed):
         num_samples = _num_samples(num_samples, max_samples)
         seed = _scalar(seed, "seed")
-        z = latent.sample(num_samples, latent_dim, seed)
+        z = noise.sample(num_samples, latent_dim, seed)
         return {"images": to_uint8(generate_images(z))}
 
     def generate(z):
@@ -398,7 +229,7 @@ def _conditional_signatures(gan, max_samples, image_shape, num_classes, generate
         num_samples = _num_samples(num_samples, max_samples)
         seed = _scalar(seed, "seed")
         labels = _labels(labels, num_samples, num_classes)
-        z = latent.sample(num_samples, latent_dim, seed)
+        z = noise.sample(num_samples, latent_dim, seed)
         return {"images": to_uint8(generate_images(z, labels))}
 
     def generate(z, labels):
@@ -500,19 +331,7 @@ def _batch_of(x, name, inner_shape, max_samples):
         return tf.identity(x)
 
 
-def _load(path):
-    model = tf.saved_model.load(path)
-    if "metadata" not in model.signatures:
-        raise errors.KganError(
-            f"{path} is a SavedModel but not one kgan exported (it has no `metadata` "
-            f"signature; it has {sorted(model.signatures)})."
-        )
-    return model, _decode_metadata(model.signatures["metadata"]())
-
-
 def _metadata(gan, recipe, max_samples):
-    from kgan import __version__
-
     loss_fn = getattr(gan, "loss_fn", None)
     if gan.discriminator is None:
         output = "none"
@@ -525,14 +344,12 @@ def _metadata(gan, recipe, max_samples):
     elif isinstance(recipe, str):
         recipe_text = recipe
     else:
-        from kgan import config
-
         recipe_text = config.dump(recipe)
     image_shape = [int(d) for d in gan.generator.output_shape[1:]]
     shape_text = "[n, " + ", ".join(str(d) for d in image_shape) + "]"
     num_classes = int(getattr(gan, "num_classes", None) or 0)
     metadata = {
-        "kgan_version": __version__,
+        "kgan_version": _version.__version__,
         "format": "saved_model",
         "latent_dim": int(gan.latent_dim),
         "image_shape": image_shape,
@@ -580,30 +397,6 @@ def _metadata_tensors(metadata):
         else:
             tensors[key] = str(value)
     return tensors
-
-
-def _decode_metadata(tensors):
-    metadata = {}
-    for key, tensor in tensors.items():
-        value = tensor.numpy()
-        if isinstance(value, bytes):
-            value = value.decode("utf-8")
-        elif isinstance(value, np.ndarray):
-            value = [int(v) for v in value]
-        else:
-            value = int(value)
-        metadata[key] = value
-    if "signatures" in metadata:
-        metadata["signatures"] = json.loads(metadata["signatures"])
-    order = list(_METADATA_ORDER)
-    return dict(sorted(metadata.items(), key=lambda kv: order.index(kv[0])
-                       if kv[0] in order else len(order)))
-
-
-_METADATA_ORDER = (
-    "kgan_version", "format", "latent_dim", "image_shape", "num_classes", "max_samples",
-    "loss", "discriminator_output", "recipe", "signatures",
-)
 
 
 def _write_files(directory, metadata):

@@ -5,7 +5,7 @@ kgan interpolate RUN_DIR --seeds 1 2 --steps 10 [--slerp] -o strip.png
 kgan arithmetic RUN_DIR --a 9 --b 4 --c 1 -o arithmetic.png
 ```
 
-Interpolation draws the two end points as `kgan.latent.sample(1, latent_dim,
+Interpolation draws the two end points as `kgan.noise.sample(1, latent_dim,
 seed)` and renders the generator along the straight line between them
 (`lerp`) or along the great circle (`slerp`). Most of a high-dimensional
 Gaussian's mass lies near the sphere of radius sqrt(latent_dim); a straight
@@ -21,12 +21,11 @@ minus what makes it a four, plus a one" -- what comes out is shown, with the
 evaluator's verdict on it, not promised.
 """
 
-import click
 import numpy as np
 
 from kgan import errors
 from kgan import images
-from kgan import latent
+from kgan import noise
 
 
 def lerp(a, b, t):
@@ -67,8 +66,8 @@ def interpolate(gan, seed_a, seed_b, steps=10, spherical=False):
     _check_unconditional(gan, "interpolate")
     if steps < 2:
         raise errors.KganError(f"--steps must be at least 2 (both end points), got {steps}.")
-    end_a = latent.sample(1, gan.latent_dim, seed_a).numpy()[0]
-    end_b = latent.sample(1, gan.latent_dim, seed_b).numpy()[0]
+    end_a = noise.sample(1, gan.latent_dim, seed_a).numpy()[0]
+    end_b = noise.sample(1, gan.latent_dim, seed_b).numpy()[0]
     path = (slerp if spherical else lerp)(end_a, end_b, np.linspace(0.0, 1.0, steps))
     latents = path.astype(np.float32)
     return latents, gan.sampler.predict(latents, verbose=0)
@@ -121,7 +120,7 @@ def arithmetic(gan, evaluator, a, b, c, num_samples=2000, per_class=16, min_conf
         evaluator's classes for those four samples).
     """
     _check_unconditional(gan, "arithmetic")
-    z = latent.sample(num_samples, gan.latent_dim, seed).numpy()
+    z = noise.sample(num_samples, gan.latent_dim, seed).numpy()
     samples = gan.sampler.predict(z, batch_size=500, verbose=0)
     _, logits = evaluator.features_and_logits(samples)
     probabilities = _softmax(logits)
@@ -148,76 +147,9 @@ def _softmax(logits):
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def _check_images(samples, command):
+def check_images(samples, command):
     if np.asarray(samples).ndim < 3:
         raise errors.KganError(
             f"kgan {command} renders images, but this run's samples are vectors of shape "
             f"{np.asarray(samples).shape[1:]}. Use it on an image run (e.g. recipes/mnist.yaml)."
         )
-
-
-@click.command("interpolate")
-@click.argument("run_dir", metavar="RUN_DIR")
-@click.option("--seeds", nargs=2, type=int, default=(1, 2), show_default=True,
-              metavar="SEED_A SEED_B", help="Seeds of the two end points' noise.")
-@click.option("--steps", type=click.IntRange(min=2), default=10, show_default=True, metavar="N",
-              help="Images along the path, end points included.")
-@click.option("--slerp", "spherical", is_flag=True,
-              help="Follow the great circle instead of the straight line.")
-@click.option("--checkpoint", default="last", show_default=True, metavar="WHICH",
-              help='"last", "best" or a .keras file of the run.')
-@click.option("-o", "--output", default="interpolation.png", show_default=True, metavar="PNG")
-def interpolate_command(run_dir, seeds, steps, spherical, checkpoint, output):
-    """Render a strip of RUN_DIR's samples between two latent points."""
-    from kgan import runs
-
-    gan = runs.load_run(run_dir, checkpoint).gan
-    _, samples = interpolate(gan, seeds[0], seeds[1], steps, spherical)
-    _check_images(samples, "interpolate")
-    images.save_grid(samples, output, ncols=steps)
-    click.echo(f"Wrote {output} ({'slerp' if spherical else 'lerp'}, {steps} steps, "
-               f"seeds {seeds[0]} and {seeds[1]})")
-
-
-@click.command("arithmetic")
-@click.argument("run_dir", metavar="RUN_DIR")
-@click.option("--a", "class_a", type=int, required=True, metavar="CLASS")
-@click.option("--b", "class_b", type=int, required=True, metavar="CLASS")
-@click.option("--c", "class_c", type=int, required=True, metavar="CLASS")
-@click.option("-n", "--num-samples", type=click.IntRange(min=10), default=2000,
-              show_default=True, metavar="N", help="Samples to classify and choose from.")
-@click.option("--per-class", type=click.IntRange(min=1), default=16, show_default=True,
-              metavar="N", help="Latent vectors averaged per class.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True,
-              metavar="P", help="Least evaluator probability of a chosen sample's class.")
-@click.option("--evaluator", "dataset", default=None, metavar="DATASET",
-              help="Whose cached evaluator classifies (default: the run's tfds dataset).")
-@click.option("--seed", type=int, default=0, show_default=True, metavar="SEED")
-@click.option("--checkpoint", default="last", show_default=True, metavar="WHICH")
-@click.option("-o", "--output", default="arithmetic.png", show_default=True, metavar="PNG")
-def arithmetic_command(run_dir, class_a, class_b, class_c, num_samples, per_class,
-                       min_confidence, dataset, seed, checkpoint, output):
-    """Render A - B + C of class-averaged latent vectors (DCGAN paper, Section 6.3.2).
-
-    The picture shows, left to right: the mean latents of A, B and C, then A - B + C.
-    """
-    from kgan import evaluator as evaluator_lib
-    from kgan import runs
-
-    run = runs.load_run(run_dir, checkpoint)
-    if dataset is None:
-        data = run.recipe["data"]
-        if data.get("name") != "tfds":
-            raise errors.KganError(
-                f'The run\'s dataset "{data.get("name")}" has no evaluator to classify '
-                "samples; name a cached one with --evaluator DATASET."
-            )
-        dataset = data["dataset"]
-    evaluator = evaluator_lib.load_evaluator(dataset)
-    result = arithmetic(run.gan, evaluator, class_a, class_b, class_c, num_samples,
-                        per_class, min_confidence, seed)
-    _check_images(result["samples"], "arithmetic")
-    images.save_grid(result["samples"], output, ncols=4)
-    shown = ", ".join(str(int(c)) for c in result["predicted"])
-    click.echo(f"Wrote {output}: {class_a}, {class_b}, {class_c} and {class_a} - {class_b} + "
-               f"{class_c}; the evaluator reads them as {shown}")

@@ -4,6 +4,8 @@ A GAN loss sees the discriminator's raw outputs ("logits": log-odds for the
 probabilistic losses, critic scores for the Wasserstein and hinge losses) and
 returns per-example losses; `GAN.train_step` averages them over the global
 batch. Computing from logits keeps every loss finite for any logit value.
+A direct loss (`DirectLoss`) compares generated and real minibatches instead,
+and trains a generator without a discriminator (`kgan.DirectModel`).
 """
 
 import tensorflow as tf
@@ -48,23 +50,8 @@ def register_loss(name=None, *, description=None):
     return LOSSES.register(name, description=description)
 
 
-class GANLoss:
-    """Base class of GAN losses.
-
-    Subclasses implement `discriminator_loss` and `generator_loss`, returning a
-    tensor of per-example losses. Optional hooks add a penalty to the
-    discriminator's loss (`discriminator_penalty`) or act on its weights after
-    each update (`after_discriminator_step`). Constructor keyword arguments are
-    the loss's hyper-parameters and appear in recipes as `loss: {name, ...}`.
-    """
-
-    probabilistic = True
-    """True when logits are log-odds, so `sigmoid(logit)` is D's probability."""
-
-    adversarial = True
-    """False for a *direct* loss (e.g. MMD), which compares generated and real
-    minibatches itself: the GAN then has no discriminator and no D updates, and
-    the loss implements `direct_loss` instead of the two adversarial losses."""
+class Loss:
+    """What every loss plugin shares: a registered name and its parameters."""
 
     name = None
     """The registered name; set by `get_loss`, found from the registry otherwise."""
@@ -76,6 +63,29 @@ class GANLoss:
                 f"{sorted(params)}."
             )
 
+    def get_config(self):
+        """Hyper-parameters, so that `type(self)(**get_config())` rebuilds the loss."""
+        return {}
+
+
+class GANLoss(Loss):
+    """Base class of adversarial losses: functions of the discriminator's logits.
+
+    Subclasses implement `discriminator_loss` and `generator_loss`, returning a
+    tensor of per-example losses, and compute nothing else. Whatever acts on
+    the discriminator itself (a gradient penalty, weight clipping,
+    augmentation) is a regularizer (`kgan.Regularizer`); a loss that needs one
+    names it in `default_regularizers`, and the GAN applies those before the
+    recipe's own. Constructor keyword arguments are the loss's
+    hyper-parameters and appear in recipes as `loss: {name, ...}`.
+    """
+
+    probabilistic = True
+    """True when logits are log-odds, so `sigmoid(logit)` is D's probability."""
+
+    adversarial = True
+    """Trains a `kgan.GAN` (generator and discriminator)."""
+
     def discriminator_loss(self, real_logits, fake_logits):
         """Per-example loss the discriminator minimises."""
         raise NotImplementedError
@@ -84,46 +94,56 @@ class GANLoss:
         """Per-example loss the generator minimises."""
         raise NotImplementedError
 
-    def direct_loss(self, real, fake):
-        """Scalar loss of a direct (non-adversarial) method on two minibatches."""
-        raise NotImplementedError(
-            f"{type(self).__name__} sets adversarial = False but has no direct_loss()."
-        )
+    def default_regularizers(self):
+        """Regularizers this loss brings, as names or `{"name": ..., **params}` dicts.
 
-    def discriminator_penalty(self, discriminator, real, fake, seed_generator):
-        """A scalar added to the discriminator's loss (e.g. a gradient penalty).
-
-        Random draws must use `seed_generator` (the model's), so that training
-        is reproducible and resumes exactly from a checkpoint.
+        E.g. the `wasserstein` loss brings `weight_clipping` and
+        `wasserstein_gp` a `gradient_penalty`.
         """
-        return None
-
-    def after_discriminator_step(self, discriminator):
-        """Called after each discriminator update (e.g. to clip weights)."""
-        del discriminator  # A body AutoGraph can convert (a docstring alone is not).
+        return []
 
     def score(self, logits):
         """D's output as shown in metrics: a probability where that has meaning."""
         return tf.sigmoid(logits) if self.probabilistic else logits
 
-    def get_config(self):
-        """Hyper-parameters, so that `type(self)(**get_config())` rebuilds the loss."""
-        return {}
+
+class DirectLoss(Loss):
+    """Base class of direct losses, which compare a generated and a real minibatch.
+
+    A direct loss (e.g. `mmd`, a generative moment-matching network) trains a
+    `kgan.DirectModel`: a generator alone, with no discriminator. Subclasses
+    implement `direct_loss(real, fake)`, a scalar.
+    """
+
+    adversarial = False
+    """Trains a `kgan.DirectModel` (a generator alone)."""
+
+    def direct_loss(self, real, fake):
+        """Scalar loss of the generator on a real and a generated minibatch."""
+        raise NotImplementedError
+
+
+def check_fits(loss, has_discriminator):
+    """Raises a KganError unless `loss` fits a model with (or without) a discriminator."""
+    if loss.adversarial and not has_discriminator:
+        raise errors.KganError(
+            f'The loss "{loss.name}" is adversarial and needs a discriminator, but the '
+            "model has none. Give it a discriminator (kgan.GAN), or use a direct loss such "
+            'as "mmd" (a generative moment-matching network).'
+        )
+    if not loss.adversarial and has_discriminator:
+        raise errors.KganError(
+            f'The loss "{loss.name}" is direct (no discriminator), but the model has a '
+            "discriminator. Train it with kgan.DirectModel(generator, latent_dim=...) (in "
+            "a recipe: `model.discriminator: null`)."
+        )
 
 
 def get_loss(spec):
-    """Returns a `GANLoss` from a name, a `{"name": ..., **params}` dict or an instance."""
-    return registry.instantiate(LOSSES, GANLoss, spec)
+    """A `GANLoss` or `DirectLoss` from a name, a `{"name": ..., **params}` dict or an instance."""
+    return registry.instantiate(LOSSES, Loss, spec)
 
 
 def serialize_loss(loss):
     """`{"name": ..., **params}`, from which `get_loss` rebuilds `loss`."""
-    name = loss.name or next(
-        (entry.name for entry in LOSSES.entries() if entry.obj is type(loss)), None
-    )
-    if name is None:
-        raise errors.KganError(
-            f"The loss {type(loss).__name__} is not registered, so a saved model could "
-            "not find it again. Decorate its class with @kgan.register_loss(name)."
-        )
-    return {"name": name, **loss.get_config()}
+    return registry.serialize(LOSSES, loss)

@@ -19,11 +19,12 @@ import glob
 import math
 import os
 
-import click
 import keras
 import numpy as np
 from PIL import Image
 
+from kgan import data as data_lib
+from kgan import runs
 from kgan import theory
 
 PLOTS = "plots"
@@ -218,9 +219,6 @@ def plot_run(run_dir, gan=None, source=None, max_panels=10):
     Returns:
         The paths written.
     """
-    from kgan import data as data_lib
-    from kgan import runs
-
     directory = os.path.join(run_dir, PLOTS)
     written = []
     metrics_csv = os.path.join(run_dir, "metrics.csv")
@@ -286,11 +284,3 @@ def _save(figure, path):
     figure.tight_layout()
     figure.savefig(path, format="png")
     _pyplot().close(figure)
-
-
-@click.command("plot")
-@click.argument("run_dir", metavar="RUN_DIR")
-def plot_command(run_dir):
-    """Draw RUN_DIR's pictures into RUN_DIR/plots/: losses, sample GIF, toy figures."""
-    for path in plot_run(run_dir):
-        click.echo(f"Wrote {path}")

@@ -8,10 +8,10 @@ Plugins register themselves when imported (with `kgan.register_loss`,
 - files and modules that a recipe lists under `plugins:` (`load`).
 
 A plugin that fails to import is reported with its source and skipped, so one
-broken package does not take the others down.
+broken package does not take the others down. This module plugs into
+`kgan.registry` (which knows nothing of it) as the registries' discovery.
 """
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -26,7 +26,6 @@ from kgan import registry
 
 ENTRY_POINT_GROUP = "kgan.plugins"
 _BUILTIN_DISTRIBUTION = "kgan"
-BUILTIN = "built-in"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,15 +34,9 @@ class Failure:
     error: str
 
 
-_origin_stack = ["code"]
 _failures = []
 _entry_points_loaded = False
 _loaded_files = {}
-
-
-def current_origin():
-    """Where plugins being registered right now come from."""
-    return _origin_stack[-1]
 
 
 def failures():
@@ -66,7 +59,7 @@ def load_entry_points():
             if distribution:
                 origin += f" of package {distribution}"
         try:
-            with _origin(origin):
+            with registry.registering_from(origin):
                 entry_point.load()
         except Exception as exc:  # A broken plugin must not break the others.
             _record_failure(origin, exc)
@@ -89,7 +82,7 @@ def load(spec, base_dir=None):
     load_entry_points()
     if spec.endswith(".py") or os.sep in spec or "/" in spec:
         return _load_file(spec, base_dir)
-    with _origin(f"module {spec}"):
+    with registry.registering_from(f"module {spec}"):
         try:
             return importlib.import_module(spec)
         except errors.KganError:
@@ -122,7 +115,7 @@ def _load_file(spec, base_dir):
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module
-    with _origin(f"file {path}"):
+    with registry.registering_from(f"file {path}"):
         try:
             module_spec.loader.exec_module(module)
         except errors.KganError:
@@ -138,15 +131,6 @@ def _load_file(spec, base_dir):
     return module
 
 
-@contextlib.contextmanager
-def _origin(origin):
-    _origin_stack.append(origin)
-    try:
-        yield
-    finally:
-        _origin_stack.pop()
-
-
 def _record_failure(origin, exc):
     failure = Failure(origin, f"{type(exc).__name__}: {exc}")
     _failures.append(failure)
@@ -155,3 +139,14 @@ def _record_failure(origin, exc):
         f"{failure.error}",
         stacklevel=3,
     )
+
+
+class _EntryPointDiscovery(registry.Discovery):
+    def load(self):
+        load_entry_points()
+
+    def failures(self):
+        return [(failure.source, failure.error) for failure in _failures]
+
+
+registry.set_discovery(_EntryPointDiscovery())

@@ -1,5 +1,9 @@
 """A small registry of named plugins, one instance per kind of plugin.
 
+This module imports nothing of kgan's but its errors: plugin discovery
+(`kgan.plugins`) builds on it and plugs itself in with `set_discovery`, so
+dependencies run one way.
+
 Example:
 
 ```python
@@ -15,6 +19,7 @@ LOSSES.names("w*")         # ["wasserstein", "wasserstein_gp"]
 ```
 """
 
+import contextlib
 import dataclasses
 import fnmatch
 import inspect
@@ -39,6 +44,42 @@ class Entry:
 
 
 _REGISTRIES = weakref.WeakSet()
+_origin_stack = ["code"]
+
+
+class Discovery:
+    """What finds plugins before a registry is first consulted (`kgan.plugins`)."""
+
+    def load(self):
+        """Imports the plugins that register themselves; called before every lookup."""
+
+    def failures(self):
+        """`(source, error)` pairs of plugins that failed to import."""
+        return ()
+
+
+_discovery = Discovery()
+
+
+def set_discovery(discovery):
+    """Installs the `Discovery` that registries consult before each lookup."""
+    global _discovery
+    _discovery = discovery
+
+
+def current_origin():
+    """Where plugins being registered right now come from ("code" by default)."""
+    return _origin_stack[-1]
+
+
+@contextlib.contextmanager
+def registering_from(origin):
+    """Plugins registered inside this block record `origin` (e.g. "file x.py")."""
+    _origin_stack.append(origin)
+    try:
+        yield
+    finally:
+        _origin_stack.pop()
 
 
 class Registry:
@@ -86,12 +127,10 @@ class Registry:
         if name in self._entries:
             return self._entries[name]
         known = ", ".join(sorted(self._entries)) or "(none)"
-        from kgan import plugins
-
         failures = "".join(
-            f" Note: plugin {failure.source} failed to load ({failure.error}), so its "
+            f" Note: plugin {source} failed to load ({error}), so its "
             f"{self.plural} may be missing."
-            for failure in plugins.failures()
+            for source, error in _discovery.failures()
         )
         raise errors.UnknownPluginError(
             f'Unknown {self.kind} "{name}".{errors.did_you_mean(name, self._entries)} '
@@ -123,8 +162,6 @@ class Registry:
         return f"Registry({self.kind!r}, {self.names()})"
 
     def _add(self, name, obj, description):
-        from kgan import plugins
-
         if not isinstance(name, str) or not name:
             raise errors.KganError(
                 f"A {self.kind} plugin needs a non-empty string name, got {name!r}."
@@ -135,7 +172,7 @@ class Registry:
             raise errors.DuplicatePluginError(
                 f'Two {self.plural} are registered as "{name}": the first from '
                 f"{existing.origin} at {existing.location}, the second from "
-                f"{plugins.current_origin()} at {location}. Rename one of them."
+                f"{current_origin()} at {location}. Rename one of them."
             )
         # The same object, or the same definition run again (a module imported
         # twice), replaces itself.
@@ -143,7 +180,7 @@ class Registry:
             name=name,
             obj=obj,
             kind=self.kind,
-            origin=plugins.current_origin(),
+            origin=current_origin(),
             location=location,
             description=description or _first_docstring_line(obj),
         )
@@ -163,9 +200,7 @@ def claim_module(module_name, origin):
 
 
 def _load_plugins():
-    from kgan import plugins
-
-    plugins.load_entry_points()
+    _discovery.load()
 
 
 def _same_definition(entry, obj, location):
@@ -215,6 +250,35 @@ def takes_any_keyword(function):
     )
 
 
+def reject_unknown(params, known, subject, noun="parameter", listing=None):
+    """Raises a PluginParameterError for the first key of `params` not in `known`.
+
+    The message reads `{subject} has no {noun} "key". Did you mean ...? {listing}:
+    a, b, c.`; `subject` may hold `{key}`, replaced by the unknown key.
+    """
+    for key in params:
+        if key not in known:
+            listing = listing or f"Its {noun}s"
+            raise errors.PluginParameterError(
+                f'{subject.format(key=key)} has no {noun} "{key}".'
+                f"{errors.did_you_mean(key, known)} {listing}: {', '.join(known) or 'none'}."
+            )
+
+
+def serialize(registry, plugin):
+    """`{"name": ..., **plugin.get_config()}`, from which `instantiate` rebuilds `plugin`."""
+    name = plugin.name or next(
+        (entry.name for entry in registry.entries() if entry.obj is type(plugin)), None
+    )
+    if name is None:
+        raise errors.KganError(
+            f"The {registry.kind} {type(plugin).__name__} is not registered, so a saved "
+            "model could not find it again. Decorate its class with "
+            f"@kgan.register_{registry.kind}(name)."
+        )
+    return {"name": name, **plugin.get_config()}
+
+
 def instantiate(registry, base, spec):
     """An instance of a plugin class from a name, `{"name": ..., **params}` or an instance.
 
@@ -244,14 +308,9 @@ def instantiate(registry, base, spec):
     cls = registry.get(name)
     known = keyword_parameters(cls)
     takes = ", ".join(known) or "no parameters"
-    unknown = [key for key in params if key not in known]
     # The base class takes **params only to reject them with a clear error.
-    accepts_any = cls.__init__ is not base.__init__ and takes_any_keyword(cls)
-    if unknown and not accepts_any:
-        raise errors.PluginParameterError(
-            f'{title} "{name}" has no parameter "{unknown[0]}".'
-            f"{errors.did_you_mean(unknown[0], known)} It takes: {takes}."
-        )
+    if not (cls.__init__ is not base.__init__ and takes_any_keyword(cls)):
+        reject_unknown(params, known, f'{title} "{name}"', listing="It takes")
     try:
         inspect.signature(cls).bind(**params)
     except TypeError as exc:

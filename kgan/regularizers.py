@@ -10,6 +10,11 @@ A regulariser hooks into the discriminator's side of `GAN.train_step`:
 - `after_discriminator_step(discriminator)` acts on D after each update,
   e.g. weight clipping.
 
+A GAN applies, in order, the regularizers its loss brings
+(`GANLoss.default_regularizers`, e.g. weight clipping for `wasserstein`) and
+then those it is compiled with; `resolve` builds and checks that list, and
+`Regularizers` applies it.
+
 Example:
 
 ```python
@@ -30,6 +35,8 @@ gan.compile(..., regularizers=["r1", {"name": "logit_penalty", "weight": 0.1}])
 import dataclasses
 from typing import Any
 from typing import Callable
+
+import tensorflow as tf
 
 from kgan import errors
 from kgan import registry
@@ -75,6 +82,9 @@ class Regularizer:
     name = None
     """The registered name; set by `get_regularizer`."""
 
+    excludes = {}
+    """Regularizers this one cannot be combined with: `{name: why}`."""
+
     def __init__(self, **params):
         if params:
             raise errors.PluginParameterError(
@@ -103,6 +113,67 @@ class Regularizer:
         return {}
 
 
+class Regularizers:
+    """The regularizers of a GAN, applied in order: the one place their hooks run."""
+
+    def __init__(self, regularizers):
+        self.regularizers = list(regularizers)
+
+    def augment(self, x, step, seed_generator):
+        for regularizer in self.regularizers:
+            x = regularizer.augment(x, step, seed_generator)
+        return x
+
+    def add_penalties(self, loss, context):
+        """`loss` (D's) plus each regularizer's penalty, in order."""
+        for regularizer in self.regularizers:
+            penalty = regularizer.discriminator_penalty(context)
+            if penalty is not None:
+                loss += tf.cast(penalty, loss.dtype)
+        return loss
+
+    def after_discriminator_step(self, discriminator):
+        for regularizer in self.regularizers:
+            regularizer.after_discriminator_step(discriminator)
+
+
+def resolve(loss, specs=()):
+    """The regularizers a GAN with `loss` applies: the loss's own, then `specs`.
+
+    Returns:
+        `(brought, chosen)`: the loss's default regularizers and those of
+        `specs`, built, each checked against the loss and the others.
+
+    Raises:
+        KganError: for a regularizer named twice, two that exclude each other,
+            or one that does not apply to the loss.
+    """
+    brought = [get_regularizer(spec) for spec in loss.default_regularizers()]
+    chosen = [get_regularizer(spec) for spec in specs or ()]
+    loss_name = loss.name or type(loss).__name__
+    for regularizer in chosen:
+        for own in brought:
+            if own.name == regularizer.name:
+                raise errors.KganError(
+                    f"The loss {loss_name} already adds the {own.name} regularizer "
+                    f"({own.get_config()}), so naming it again would apply it twice. Drop "
+                    "it from the regularizers, or choose the loss without it (e.g. "
+                    "loss {name: wasserstein, clip_value: null} with gradient_penalty)."
+                )
+    combined = brought + chosen
+    for regularizer in combined:
+        regularizer.check(loss)
+        for other in combined:
+            why = regularizer.excludes.get(other.name)
+            if other is not regularizer and why:
+                owner = f"The loss {loss_name}" if other in brought else "The recipe"
+                raise errors.KganError(
+                    f"{owner} applies {other.name} ({other.get_config()}), which "
+                    f"{regularizer.name} cannot be combined with: {why}"
+                )
+    return brought, chosen
+
+
 def get_regularizer(spec):
     """A `Regularizer` from a name, a `{"name": ..., **params}` dict or an instance."""
     return registry.instantiate(REGULARIZERS, Regularizer, spec)
@@ -110,13 +181,4 @@ def get_regularizer(spec):
 
 def serialize_regularizer(regularizer):
     """`{"name": ..., **params}`, from which `get_regularizer` rebuilds it."""
-    name = regularizer.name or next(
-        (e.name for e in REGULARIZERS.entries() if e.obj is type(regularizer)), None
-    )
-    if name is None:
-        raise errors.KganError(
-            f"The regularizer {type(regularizer).__name__} is not registered, so a saved "
-            "model could not find it again. Decorate its class with "
-            "@kgan.register_regularizer(name)."
-        )
-    return {"name": name, **regularizer.get_config()}
+    return registry.serialize(REGULARIZERS, regularizer)

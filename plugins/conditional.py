@@ -28,14 +28,13 @@ Options other than `num_classes`, `body` and `embedding_dim` go to the body,
 e.g. `{name: cgan, base_filters: 32}` or `{name: cgan, hidden_units: [64, 64]}`.
 """
 
-import numbers
-
 import keras
 from keras import layers
 
 import kgan
 from kgan import errors
 from kgan import layers as kgan_layers
+from kgan import validation
 
 CONDITIONAL_HELP = (
     "set `model.conditional: true` in the recipe (the dataset's labels give "
@@ -192,7 +191,7 @@ def _check_num_classes(num_classes, name, role):
         raise kgan.KganError(
             f"The {name} {role} is conditional and needs num_classes: {CONDITIONAL_HELP}."
         )
-    if not _is_int(num_classes) or num_classes < 2:
+    if not validation.is_integer(num_classes) or num_classes < 2:
         raise kgan.KganError(
             f"The {name} {role} needs num_classes, the number of label classes, as an "
             f"integer >= 2; got {num_classes!r}."
@@ -201,10 +200,4 @@ def _check_num_classes(num_classes, name, role):
 
 
 def _check_width(value, option, name):
-    if not _is_int(value) or value < 1:
-        raise kgan.KganError(f"{name}'s {option} must be an integer >= 1, got {value!r}.")
-    return int(value)
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return validation.integer(value, f"{name}'s {option}", minimum=1)

@@ -16,6 +16,7 @@ import tensorflow as tf
 import kgan
 from kgan import data
 from kgan import errors
+from kgan import validation
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
@@ -42,7 +43,7 @@ def tfds_dataset(
     """
     import tensorflow_datasets as tfds
 
-    image_size = data.check_image_size(image_size)
+    image_size = validation.image_size(image_size, "data.image_size")
     data_dir = data_dir or os.environ.get("TFDS_DATA_DIR") or None
     if data_dir is not None:
         data_dir = os.path.abspath(os.path.expanduser(str(data_dir)))
@@ -118,8 +119,8 @@ def images(path, image_size=None, channels=3, interpolation="bilinear",
     """
     import keras
 
-    image_size = data.check_image_size(image_size)
-    data.check_choice(channels, "channels", tuple(_COLOR_MODES))
+    image_size = validation.image_size(image_size, "data.image_size")
+    validation.choice(channels, "data.channels", tuple(_COLOR_MODES))
     folder = os.path.abspath(os.path.expanduser(str(path)))
     if not os.path.isdir(folder):
         raise errors.KganError(
@@ -187,8 +188,8 @@ def arrays(path, key=None, labels=None, scale="auto", image_size=None):
         scale: "auto", "uint8" or "none", as above.
         image_size: resize images to N x N or [H, W].
     """
-    scale = data.check_choice(scale, "scale", ("auto", "uint8", "none"))
-    image_size = data.check_image_size(image_size)
+    scale = validation.choice(scale, "data.scale", ("auto", "uint8", "none"))
+    image_size = validation.image_size(image_size, "data.image_size")
     file = os.path.abspath(os.path.expanduser(str(path)))
     if not os.path.isfile(file):
         raise errors.KganError(
@@ -223,7 +224,7 @@ def arrays(path, key=None, labels=None, scale="auto", image_size=None):
 @kgan.register_dataset("gaussian1d")
 def gaussian1d(mean=4.0, std=1.25, num_examples=100_000, seed=0):
     """One-dimensional N(mean, std^2): the simplest thing a GAN can learn."""
-    mean = data.check_number(mean, "mean")
+    mean = validation.number(mean, "data.mean")
     modes = np.array([[mean]], np.float64)
     return _mixture("gaussian1d", modes, std, num_examples, seed, labelled=False)
 
@@ -231,8 +232,8 @@ def gaussian1d(mean=4.0, std=1.25, num_examples=100_000, seed=0):
 @kgan.register_dataset("ring2d")
 def ring2d(num_modes=8, radius=2.0, std=0.02, num_examples=100_000, seed=0):
     """Equal mixture of Gaussians on a circle (8 by default), for mode collapse."""
-    num_modes = data.check_count(num_modes, "num_modes")
-    radius = data.check_positive(radius, "radius")
+    num_modes = validation.integer(num_modes, "data.num_modes", minimum=1)
+    radius = validation.number(radius, "data.radius", above=0)
     angles = 2 * np.pi * np.arange(num_modes) / num_modes
     modes = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return _mixture("ring2d", modes, std, num_examples, seed)
@@ -241,8 +242,8 @@ def ring2d(num_modes=8, radius=2.0, std=0.02, num_examples=100_000, seed=0):
 @kgan.register_dataset("grid2d")
 def grid2d(grid_size=5, spacing=2.0, std=0.05, num_examples=100_000, seed=0):
     """Equal mixture of Gaussians on a square grid (5 x 5 = 25 by default)."""
-    grid_size = data.check_count(grid_size, "grid_size")
-    spacing = data.check_positive(spacing, "spacing")
+    grid_size = validation.integer(grid_size, "data.grid_size", minimum=1)
+    spacing = validation.number(spacing, "data.spacing", above=0)
     ticks = (np.arange(grid_size) - (grid_size - 1) / 2) * spacing
     modes = np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 2)
     return _mixture("grid2d", modes, std, num_examples, seed)
@@ -278,9 +279,9 @@ class GaussianMixture:
 
 
 def _mixture(name, modes, std, num_examples, seed, labelled=True):
-    std = data.check_positive(std, "std")
-    num_examples = data.check_count(num_examples, "num_examples")
-    seed = data.check_count(seed, "seed", minimum=0)
+    std = validation.number(std, "data.std", above=0)
+    num_examples = validation.integer(num_examples, "data.num_examples", minimum=1)
+    seed = validation.integer(seed, "data.seed", minimum=0)
     mixture = GaussianMixture(modes, std)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     x, mode = mixture.sample(num_examples, rng)

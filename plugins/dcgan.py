@@ -5,6 +5,7 @@ from keras import layers
 
 import kgan
 import kgan.layers
+from kgan import validation
 
 
 def _num_resolutions(shape, role):
@@ -124,7 +125,4 @@ class DCGAN(kgan.Architecture):
 
 def _check_flags(**flags):
     for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise kgan.KganError(
-                f"The dcgan discriminator's {name} must be true or false, got {value!r}."
-            )
+        validation.boolean(value, f"The dcgan discriminator's {name}")

@@ -10,8 +10,8 @@ engine, with the same data, metrics and run directories:
 ```python
 generator = kgan.generator("mlp", latent_dim=10, output_shape=(28, 28, 1),
                            hidden_units=[64, 256, 256, 1024])
-gmmn = kgan.GAN(generator, None, latent_dim=10)     # no discriminator
-gmmn.compile(d_optimizer=None, g_optimizer=keras.optimizers.Adam(1e-3), loss="mmd")
+gmmn = kgan.DirectModel(generator, latent_dim=10)   # no discriminator
+gmmn.compile(g_optimizer=keras.optimizers.Adam(1e-3), loss="mmd")
 ```
 
 or `loss: {name: mmd}` with `model.discriminator: null` in a recipe
@@ -31,11 +31,11 @@ vanishing as the two sets meet; that is the default (`sqrt: true`).
 """
 
 import math
-import numbers
 
 import tensorflow as tf
 
 import kgan
+from kgan import validation
 
 LI_ET_AL_MNIST_SCALES = (2.0, 5.0, 10.0, 20.0, 40.0, 80.0)
 """Li et al.'s MNIST kernels: `s` in exp(-|x - y|^2 / (2 s)), pixels in [0, 1] (their code)."""
@@ -58,11 +58,10 @@ _EPSILON = 1e-8  # under the square root: a finite gradient where MMD^2 = 0
     "mmd",
     description="GMMN (Li et al. 2015): sqrt MMD^2 of a Gaussian-kernel mixture, no discriminator",
 )
-class MMD(kgan.GANLoss):
+class MMD(kgan.DirectLoss):
     """Generative moment matching: G minimises the MMD between generated and real minibatches.
 
-    A *direct* loss (`adversarial = False`): the GAN is built with
-    `discriminator=None` and only the generator is trained.
+    A *direct* loss: it trains a `kgan.DirectModel`, a generator alone.
 
     Args:
         sigmas: the Gaussian kernels' bandwidths; k(x, y) sums
@@ -74,15 +73,13 @@ class MMD(kgan.GANLoss):
             False minimises MMD^2 itself.
     """
 
-    adversarial = False
-
     def __init__(self, sigmas=DEFAULT_SIGMAS, estimator="biased", sqrt=True):
-        if _is_number(sigmas):
+        if validation.is_number(sigmas):
             sigmas = [sigmas]
         if (
             not isinstance(sigmas, (list, tuple))
             or not sigmas
-            or not all(_is_number(s) and s > 0 for s in sigmas)
+            or not all(validation.is_number(s) and s > 0 for s in sigmas)
         ):
             raise kgan.KganError(
                 f"mmd sigmas must be a non-empty list of positive kernel bandwidths, got "
@@ -169,7 +166,3 @@ def _off_diagonal_mean(kernel):
 def _flatten(samples):
     samples = tf.cast(tf.convert_to_tensor(samples), tf.float32)
     return tf.reshape(samples, [tf.shape(samples)[0], -1])
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -4,11 +4,9 @@ With l a logit and D = sigmoid(l): log D = -softplus(-l) and
 log(1 - D) = -softplus(l), which stay finite for any l.
 """
 
-import keras
 import tensorflow as tf
 
 import kgan
-from kgan import latent
 
 
 @kgan.register_loss("minimax")
@@ -60,7 +58,11 @@ class LeastSquares(kgan.GANLoss):
 
 @kgan.register_loss("wasserstein")
 class Wasserstein(kgan.GANLoss):
-    """WGAN (Arjovsky et al. 2017): critic scores, Lipschitz by weight clipping."""
+    """WGAN (Arjovsky et al. 2017): critic scores, Lipschitz by weight clipping.
+
+    `clip_value` brings the `weight_clipping` regularizer with that value;
+    None brings none (pair it with the `gradient_penalty` regularizer).
+    """
 
     probabilistic = False
 
@@ -75,11 +77,10 @@ class Wasserstein(kgan.GANLoss):
     def generator_loss(self, fake_logits):
         return -fake_logits
 
-    def after_discriminator_step(self, discriminator):
+    def default_regularizers(self):
         if self.clip_value is None:
-            return
-        for weight in discriminator.trainable_variables:
-            weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
+            return []
+        return [{"name": "weight_clipping", "clip_value": self.clip_value}]
 
     def get_config(self):
         return {"clip_value": self.clip_value}
@@ -87,7 +88,11 @@ class Wasserstein(kgan.GANLoss):
 
 @kgan.register_loss("wasserstein_gp")
 class WassersteinGP(Wasserstein):
-    """WGAN-GP (Gulrajani et al. 2017): critic gradient norm pushed to 1 on interpolates."""
+    """WGAN-GP (Gulrajani et al. 2017): critic gradient norm pushed to 1 on interpolates.
+
+    The Wasserstein loss without clipping, bringing the `gradient_penalty`
+    regularizer with weight `gp_weight`.
+    """
 
     def __init__(self, gp_weight=10.0):
         super().__init__(clip_value=None)
@@ -95,8 +100,8 @@ class WassersteinGP(Wasserstein):
             raise kgan.KganError(f"wasserstein_gp gp_weight must be >= 0, got {gp_weight}.")
         self.gp_weight = float(gp_weight)
 
-    def discriminator_penalty(self, discriminator, real, fake, seed_generator):
-        return self.gp_weight * gradient_penalty(discriminator, real, fake, seed_generator)
+    def default_regularizers(self):
+        return [{"name": "gradient_penalty", "weight": self.gp_weight}]
 
     def get_config(self):
         return {"gp_weight": self.gp_weight}
@@ -113,28 +118,3 @@ class Hinge(kgan.GANLoss):
 
     def generator_loss(self, fake_logits):
         return -fake_logits
-
-
-def gradient_penalty(discriminator, real, fake, seed_generator=None, epsilon=1e-12):
-    """Mean of (||grad D(x_hat)|| - 1)^2 at x_hat uniformly between real and fake.
-
-    The norm is sqrt(sum + epsilon), whose gradient stays finite at zero.
-    """
-    fake = tf.cast(fake, real.dtype)
-    ones = tf.ones([len(real.shape) - 1], tf.int32)
-    # One alpha per example; drawn for the global batch and sliced, so that
-    # replicas do not share their alphas (see `kgan.latent.replica_slice`).
-    alpha = latent.replica_slice(
-        lambda rows: keras.random.uniform(
-            tf.concat([[rows], ones], axis=0), dtype=real.dtype, seed=seed_generator
-        ),
-        tf.shape(real)[0],
-    )
-    interpolates = real + alpha * (fake - real)
-    with tf.GradientTape() as tape:
-        tape.watch(interpolates)
-        scores = discriminator(interpolates, training=True)
-    grads = tape.gradient(scores, interpolates)
-    axes = tf.range(1, tf.rank(grads))
-    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)
-    return tf.reduce_mean(tf.square(norms - 1.0))

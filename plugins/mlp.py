@@ -7,6 +7,7 @@ from keras import layers
 
 import kgan
 import kgan.layers
+from kgan import validation
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -93,11 +94,7 @@ class MLP(kgan.Architecture):
                 (Miyato et al. 2018). With activations of slope at most 1
                 (relu, leaky_relu, tanh, maxout) D is then 1-Lipschitz.
         """
-        if not isinstance(spectral_norm, bool):
-            raise kgan.KganError(
-                f"The mlp discriminator's spectral_norm must be true or false, got "
-                f"{spectral_norm!r}."
-            )
+        validation.boolean(spectral_norm, "The mlp discriminator's spectral_norm")
         x_in = keras.Input(input_shape, name="sample")
         x = layers.Flatten()(x_in)
         for units in hidden_units:

@@ -12,15 +12,12 @@ draws come only from the model's seed generator, so a run is reproducible and
 resumes exactly from a checkpoint.
 """
 
-import numbers
-import operator
-
 import keras
 import tensorflow as tf
 
 import kgan
-from kgan import latent
-from kgan_plugins.losses import gradient_penalty
+from kgan import noise
+from kgan import validation
 
 
 @kgan.register_regularizer(
@@ -37,23 +34,14 @@ class GradientPenalty(kgan.Regularizer):
     norm in the critic; the penalty also works with other losses.
     """
 
+    excludes = {
+        "weight_clipping": "weight clipping clips the critic's weights and the gradient "
+        "penalty replaces it (Gulrajani et al. 2017, section 4). Set the loss's clip_value "
+        "to null (loss: {name: wasserstein, clip_value: null}) or drop weight_clipping.",
+    }
+
     def __init__(self, weight=10.0):
         self.weight = _number("gradient_penalty", "weight", weight, minimum=0.0)
-
-    def check(self, loss):
-        if getattr(loss, "gp_weight", None):
-            raise kgan.KganError(
-                f"The loss {loss.name or type(loss).__name__} already adds a gradient "
-                "penalty (gp_weight), so the gradient_penalty regularizer would add it "
-                "twice. Use loss {name: wasserstein, clip_value: null} with the "
-                "regularizer, or drop the regularizer."
-            )
-        if getattr(loss, "clip_value", None) is not None:
-            raise kgan.KganError(
-                f"The loss {loss.name or type(loss).__name__} clips the critic's weights "
-                f"(clip_value {loss.clip_value}), which the gradient penalty replaces "
-                "(Gulrajani et al. 2017, section 4). Set the loss's clip_value to null."
-            )
 
     def discriminator_penalty(self, ctx):
         return self.weight * gradient_penalty(
@@ -173,12 +161,11 @@ class InstanceNoise(kgan.Regularizer):
 
     def __init__(self, sigma=0.1, anneal_steps=10_000):
         self.sigma = _number("instance_noise", "sigma", sigma, minimum=0.0)
-        if not _is_int(anneal_steps) or anneal_steps < 1:
-            raise kgan.KganError(
-                f"instance_noise anneal_steps (generator updates until the noise reaches "
-                f"0) must be an integer >= 1, got {anneal_steps!r}."
-            )
-        self.anneal_steps = int(anneal_steps)
+        self.anneal_steps = validation.integer(
+            anneal_steps,
+            "instance_noise anneal_steps (generator updates until the noise reaches 0)",
+            minimum=1,
+        )
 
     def stddev(self, step):
         """The noise std at `step` generator updates: sigma (1 - step / anneal_steps)+."""
@@ -270,6 +257,31 @@ def squared_gradient_norm(discriminator, x):
         scores = discriminator(x, training=True)
     grads = tf.cast(tape.gradient(scores, x), tf.float32)
     return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads))))
+
+
+def gradient_penalty(discriminator, real, fake, seed_generator=None, epsilon=1e-12):
+    """Mean of (||grad D(x_hat)|| - 1)^2 at x_hat uniformly between real and fake.
+
+    The norm is sqrt(sum + epsilon), whose gradient stays finite at zero.
+    """
+    fake = tf.cast(fake, real.dtype)
+    ones = tf.ones([len(real.shape) - 1], tf.int32)
+    # One alpha per example; drawn for the global batch and sliced, so that
+    # replicas do not share their alphas (see `kgan.noise.replica_slice`).
+    alpha = noise.replica_slice(
+        lambda rows: keras.random.uniform(
+            tf.concat([[rows], ones], axis=0), dtype=real.dtype, seed=seed_generator
+        ),
+        tf.shape(real)[0],
+    )
+    interpolates = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = discriminator(interpolates, training=True)
+    grads = tape.gradient(scores, interpolates)
+    axes = tf.range(1, tf.rank(grads))
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)
+    return tf.reduce_mean(tf.square(norms - 1.0))
 
 
 # --- DiffAugment's transforms ------------------------------------------------------
@@ -379,12 +391,12 @@ def _draw(sample, x, per_example=False):
     """A draw shaped like `x` (or (batch, 1, ..., 1)), this replica's slice of the global one.
 
     Drawing for the global batch and slicing keeps a step's random numbers the
-    same on one device as on several (see `kgan.latent.replica_slice`).
+    same on one device as on several (see `kgan.noise.replica_slice`).
     """
     tail = tf.shape(x)[1:]
     if per_example:
         tail = tf.ones_like(tail)
-    return latent.replica_slice(
+    return noise.replica_slice(
         lambda rows: sample(tf.concat([[rows], tail], axis=0)), tf.shape(x)[0]
     )
 
@@ -392,31 +404,13 @@ def _draw(sample, x, per_example=False):
 # --- Parameters --------------------------------------------------------------------
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _number(regularizer, key, value, minimum=None, maximum=None, above=None, below=None):
+def _number(regularizer, key, value, **bounds):
     """`value` as a float, or a KganError naming the regulariser, the key and the range."""
-    bounds = [
-        (bound, symbol, compare)
-        for bound, symbol, compare in (
-            (minimum, ">=", operator.ge),
-            (above, ">", operator.gt),
-            (maximum, "<=", operator.le),
-            (below, "<", operator.lt),
-        )
-        if bound is not None
-    ]
-    wanted = " and ".join(f"{symbol} {bound}" for bound, symbol, _ in bounds)
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not is_number or not all(compare(value, bound) for bound, _, compare in bounds):
-        raise kgan.KganError(
-            f"{regularizer} {key} must be a number {wanted}, got {value!r}. Fix it in "
-            f"the regularizer's parameters (recipe: regularizers: [{{name: {regularizer}, "
-            f"{key}: ...}}])."
-        )
-    return float(value)
+    return validation.number(
+        value, f"{regularizer} {key}", **bounds,
+        hint=f"Fix it in the regularizer's parameters (recipe: regularizers: "
+        f"[{{name: {regularizer}, {key}: ...}}]).",
+    )
 
 
 def _is_cross_entropy(loss):

@@ -61,8 +61,8 @@ def tiny_run(tmp_path_factory):
 @pytest.mark.parametrize("text, overrides, expected", [
     ("train:\n  epochs: 3\n   batch_size: 64\n", [], ["line 3, column 14"]),
     ("train: {d_optimzer: {name: adam}}", [], ["`train.d_optimzer`", 'Did you mean "d_optimizer"']),
-    ("", ["train.d_steps=0"], ["`train.d_steps` must be at least 1"]),
-    ("", ["train.batch_size=0"], ["`train.batch_size` must be at least 1"]),
+    ("", ["train.d_steps=0"], ["`train.d_steps`: d_steps (k, discriminator updates", ">= 1"]),
+    ("", ["train.batch_size=0"], ["`train.batch_size`: batch_size (m, the minibatch size)", ">= 1"]),
     ("", ["train.d_optimizer.learning_rate=-0.1"], ["learning_rate` must be positive"]),
     ("", ["train.epochs=many"], ["`train.epochs` must be int, got 'many'"]),
     ("loss: {name: hinje}", [], ['Unknown loss "hinje"', "least_squares, minimax"]),

@@ -58,7 +58,7 @@ def test_finished_runs_sample_and_export(name, tmp_path):
     out_dir = tmp_path / "export"
     _invoke("export", run_dir, out_dir)
     run = runs.load_run(str(run_dir))
-    exported = kgan.export.load_sampler(str(out_dir))
+    exported = kgan.exported.load_sampler(str(out_dir))
     np.testing.assert_allclose(
         exported.generate(8, seed=3), run.gan.generate(8, seed=3), rtol=1e-5, atol=1e-6
     )
@@ -66,7 +66,7 @@ def test_finished_runs_sample_and_export(name, tmp_path):
 
 def test_old_export_still_samples_like_its_run(tmp_path):
     run = runs.load_run(os.path.join(FIXTURES, "cgan-r1"))
-    exported = kgan.export.load_sampler(os.path.join(FIXTURES, "cgan-r1-export"))
+    exported = kgan.exported.load_sampler(os.path.join(FIXTURES, "cgan-r1-export"))
     np.testing.assert_allclose(
         exported.generate(6, seed=1, labels=2), run.gan.generate(6, seed=1, labels=2),
         rtol=1e-5, atol=1e-6,

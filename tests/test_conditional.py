@@ -23,6 +23,7 @@ import kgan
 from kgan import cli
 from kgan import config
 from kgan import errors
+from kgan import exported
 from kgan import evaluator as evaluator_lib
 from kgan import export
 from kgan import images
@@ -259,12 +260,12 @@ def test_exported_savedmodel_takes_labels_and_draws_the_requested_class(trained_
     assert "labels" in model.signatures["serving_default"].structured_input_signature[1]
     d_inputs = set(model.signatures["discriminate"].structured_input_signature[1])
     assert d_inputs == ({"images", "labels"} if architecture == "cgan" else {"images"})
-    sampler = export.load_sampler(str(out_dir))
+    sampler = exported.load_sampler(str(out_dir))
     for label, mean in enumerate(MEANS):
-        exported = sampler.generate(100, seed=4, labels=label)
-        np.testing.assert_allclose(exported, gan.generate(100, seed=4, labels=label),
+        drawn = sampler.generate(100, seed=4, labels=label)
+        np.testing.assert_allclose(drawn, gan.generate(100, seed=4, labels=label),
                                    atol=1e-5)
-        assert np.mean(np.linalg.norm(exported - mean, axis=1) < 1.0) > 0.9
+        assert np.mean(np.linalg.norm(drawn - mean, axis=1) < 1.0) > 0.9
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels must be in \[0, 3\)"):
         model.signatures["serving_default"](
             num_samples=tf.constant(2), seed=tf.constant(0, tf.int64), labels=tf.constant(3))

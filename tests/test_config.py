@@ -118,10 +118,14 @@ def test_wrong_types_name_the_key_path(tmp_path, text, overrides, expected):
 
 
 @pytest.mark.parametrize("override, expected", [
-    ("train.d_steps=0", "`train.d_steps` must be at least 1, got 0"),
-    ("train.batch_size=0", "`train.batch_size` must be at least 1, got 0"),
+    ("train.d_steps=0", "Recipe key `train.d_steps`: d_steps (k, discriminator updates per "
+                        "generator update) must be an integer >= 1, got 0"),
+    ("train.batch_size=0", "`train.batch_size`: batch_size (m, the minibatch size) must be an "
+                           "integer >= 1, got 0"),
     ("train.epochs=-1", "`train.epochs` must be at least 1"),
-    ("model.latent_dim=0", "`model.latent_dim` must be at least 1"),
+    ("model.latent_dim=0", "`model.latent_dim`: latent_dim (size of the noise vector z) must "
+                           "be an integer >= 1"),
+    ("model.ema_decay=1.5", "`model.ema_decay`: ema_decay must be a number > 0.0 and < 1.0"),
     ("train.d_optimizer.learning_rate=-2e-4",
      "`train.d_optimizer.learning_rate` must be positive, got -0.0002"),
     ("train.strategy=mirored", 'must be one of default, mirrored, multi_worker; got \'mirored\'. '

@@ -316,9 +316,9 @@ def test_bad_parameter_values_are_clear_errors(config, message):
 
 def test_bad_pipeline_arguments_are_clear_errors():
     source = indexed_source(10)
-    with pytest.raises(kgan.KganError, match="batch_size must be an integer >= 1"):
+    with pytest.raises(kgan.KganError, match=r"batch_size \(m, .*\) must be an integer >= 1"):
         data.pipeline(source, 0, 1, seed=0)
-    with pytest.raises(kgan.KganError, match="d_steps must be an integer >= 1"):
+    with pytest.raises(kgan.KganError, match=r"d_steps \(k, .*\) must be an integer >= 1"):
         data.pipeline(source, 4, 0, seed=0)
     with pytest.raises(kgan.KganError, match="has 10 examples, fewer than one training step"):
         data.pipeline(source, 4, 3, seed=0)

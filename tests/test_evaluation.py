@@ -10,6 +10,7 @@ import pytest
 
 from kgan import config
 from kgan import evaluator
+from kgan import quality
 from kgan import runs
 from kgan import train
 from kgan.errors import KganError
@@ -80,7 +81,7 @@ def test_load_run_best_loads_the_scored_generator(ring_run):
     assert run.checkpoint_path.endswith(os.path.join("checkpoints", "best.keras"))
     assert int(run.gan.g_optimizer.iterations.numpy()) == runs.best_checkpoint(run_dir)["step"]
     # Re-measuring the best checkpoint with the same noise reproduces its FID.
-    again = evaluator.evaluate_generator(run.gan, run.recipe["data"], num_samples=200, seed=0)
+    again = quality.evaluate_generator(run.gan, run.recipe["data"], num_samples=200, seed=0)
     assert again["fid"] == pytest.approx(runs.best_checkpoint(run_dir)["fid"], rel=1e-4)
 
 
@@ -120,12 +121,12 @@ def test_eval_settings_are_checked():
 
 def test_metrics_csv_keeps_one_header_when_evaluation_columns_are_added(tmp_path):
     from kgan import callbacks
-    from kgan import evaluation
+    from kgan import quality
 
     path = tmp_path / "metrics.csv"
     path.write_text("epoch,step,d_loss,g_loss,real_score,fake_score,seconds\n"
                     "1,10,0.5,0.7,0.6,0.4,1.0\n2,20,0.5,0.7,0.6,0.4,1.0\n")
-    fields = callbacks._CSV_FIELDS + evaluation.FIELDS
+    fields = callbacks._CSV_FIELDS + quality.FIELDS
     callbacks._truncate_rows_after(str(path), 10, fields)
     with open(path, newline="", encoding="utf-8") as file:
         reader = csv.DictReader(file)
@@ -138,14 +139,14 @@ def test_a_resumed_run_keeps_its_best_unless_beaten(ring_run, tmp_path):
     import shutil
 
     from kgan import data
-    from kgan import evaluation
+    from kgan import quality
 
     run_dir = str(tmp_path / "copy")
     shutil.copytree(ring_run[0], run_dir)
     run = runs.load_run(run_dir)
     runs.save_best(run.gan, run_dir, 5, {"fid": 1e-9})  # as if the killed run had scored this
     lines = []
-    callback = evaluation.Evaluation(run_dir, data.load(run.recipe["data"]), run.recipe["data"],
+    callback = quality.Evaluation(run_dir, data.load(run.recipe["data"]), run.recipe["data"],
                                      every_epochs=1, num_samples=200, echo=lines.append)
     callback.set_model(run.gan)
     callback.on_train_begin()

@@ -19,6 +19,7 @@ from PIL import Image
 
 import kgan
 from kgan import errors
+from kgan import exported
 from kgan import export
 from kgan import images as images_lib
 
@@ -282,7 +283,7 @@ def test_discriminate_returns_raw_critic_score_for_wasserstein(tmp_path):
 
 
 def test_describe_reads_recipe_sizes_and_version(model_dir):
-    metadata = export.describe(model_dir)
+    metadata = exported.describe(model_dir)
     assert metadata["kgan_version"] == kgan.__version__
     assert metadata["latent_dim"] == LATENT_DIM
     assert metadata["image_shape"] == list(IMAGE_SHAPE)
@@ -292,12 +293,12 @@ def test_describe_reads_recipe_sizes_and_version(model_dir):
     extra = os.path.join(model_dir, export.EXTRA_DIR)
     with open(os.path.join(extra, export.RECIPE_FILE), encoding="utf-8") as f:
         assert f.read() == RECIPE_TEXT
-    with open(os.path.join(extra, export.METADATA_FILE), encoding="utf-8") as f:
+    with open(os.path.join(extra, exported.METADATA_FILE), encoding="utf-8") as f:
         assert json.load(f)["latent_dim"] == LATENT_DIM
 
 
 def test_sampler_generates_what_the_gan_generates(gan, model_dir):
-    sampler = export.load_sampler(model_dir)
+    sampler = exported.load_sampler(model_dir)
     # 40 > MAX_SAMPLES: the sampler splits the request into allowed batches.
     np.testing.assert_allclose(sampler.generate(40, seed=3), gan.generate(40, seed=3),
                                rtol=0, atol=1e-5)
@@ -325,7 +326,7 @@ def test_litert_export_matches_the_generator(gan, tmp_path):
     z = np.random.RandomState(1).normal(size=(3, LATENT_DIM)).astype(np.float32)
     (out,) = interpreter.get_signature_runner()(z=z).values()
     np.testing.assert_allclose(out, gan.generator(z, training=False).numpy(), rtol=0, atol=1e-5)
-    assert export.describe(str(tmp_path / "lite"))["format"] == "litert"
+    assert exported.describe(str(tmp_path / "lite"))["format"] == "litert"
 
 
 # --- Command line ----------------------------------------------------------------------

@@ -125,11 +125,17 @@ def test_each_phase_changes_only_the_network_it_updates(make_gan):
 
 
 def test_minibatches_of_a_batch_that_k_does_not_divide():
-    rows = lambda batch: [b.numpy().ravel().tolist() for b in batch]  # noqa: E731
+    def rows(real, k):
+        labels = tf.cast(real[:, 0], "int32") + 10
+        batches = gan_lib._minibatches(real, labels, k)
+        for x, y in batches:  # each minibatch keeps its own labels
+            assert y.numpy().tolist() == (x.numpy().ravel() + 10).astype(int).tolist()
+        return [x.numpy().ravel().tolist() for x, _ in batches]
+
     real = tf.range(7.0)[:, None]
-    assert rows(gan_lib._minibatches(real, 3)) == [[0, 3], [1, 4], [2, 5]]  # row 6 left out
-    assert rows(gan_lib._minibatches(real[:2], 3)) == [[0], [1], [0]]  # fewer rows than k
-    assert rows(gan_lib._minibatches(real, 1)) == [list(range(7))]
+    assert rows(real, 3) == [[0, 3], [1, 4], [2, 5]]  # row 6 left out
+    assert rows(real[:2], 3) == [[0], [1], [0]]  # fewer rows than k
+    assert rows(real, 1) == [list(range(7))]
 
 
 def test_partial_last_batch_keeps_training_finite(make_gan):
@@ -190,7 +196,7 @@ def test_evaluate_does_not_shift_the_training_noise(make_gan):
 
 def test_call_runs_the_generator_and_generate_is_seeded(make_gan):
     gan = make_gan()
-    z = kgan.latent.sample(5, 2, seed=3)
+    z = kgan.noise.sample(5, 2, seed=3)
     np.testing.assert_allclose(gan(z), gan.generator(z), atol=1e-6)
     samples = gan.generate(5, seed=3)
     assert samples.shape == (5, 3)
@@ -199,7 +205,7 @@ def test_call_runs_the_generator_and_generate_is_seeded(make_gan):
     assert not np.allclose(gan.generate(5, seed=4), samples)
     with pytest.raises(kgan.KganError, match="num_samples"):
         gan.generate(0)
-    with pytest.raises(kgan.KganError, match="integer seed"):
+    with pytest.raises(kgan.KganError, match="seed must be an integer"):
         gan.generate(2, seed=None)
 
 

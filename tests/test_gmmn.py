@@ -15,6 +15,7 @@ import kgan
 from kgan import cli
 from kgan import config
 from kgan import export
+from kgan import exported
 from kgan import plots
 from kgan import runs
 from kgan_plugins import gmmn
@@ -164,8 +165,8 @@ def _gmmn(latent_dim=2, sample_shape=(1,), sigmas=(0.5, 1.0, 2.0, 4.0), learning
     keras.utils.set_random_seed(0)
     generator = kgan.generator("mlp", latent_dim, sample_shape, hidden_units=(16,),
                                output_activation=output_activation)
-    gan = kgan.GAN(generator, None, latent_dim=latent_dim, seed=0)
-    gan.compile(d_optimizer=None, g_optimizer=keras.optimizers.Adam(learning_rate),
+    gan = kgan.DirectModel(generator, latent_dim=latent_dim, seed=0)
+    gan.compile(g_optimizer=keras.optimizers.Adam(learning_rate),
                 loss={"name": "mmd", "sigmas": list(sigmas)}, jit_compile=False)
     return gan
 
@@ -184,12 +185,12 @@ def test_gmmn_moves_a_toy_gaussian_toward_the_data():
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_a_gan_without_a_discriminator_trains_saves_loads_and_resumes(tmp_path):
+def test_a_model_without_a_discriminator_trains_saves_loads_and_resumes(tmp_path):
     gan = _gmmn(sample_shape=(4, 4, 1), output_activation="tanh")
     data = np.tanh(_normal((64, 4, 4, 1), seed=0))
     history = gan.fit(data, batch_size=16, epochs=1, verbose=0)
     assert set(history.history) == {"g_loss"}  # no d_loss, real_score, fake_score
-    assert gan.d_optimizer is None
+    assert not hasattr(gan, "d_optimizer")
     path = str(tmp_path / "gmmn.keras")
     gan.save(path)
     loaded = keras.models.load_model(path)
@@ -204,7 +205,7 @@ def test_a_gan_without_a_discriminator_trains_saves_loads_and_resumes(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
-def test_a_gan_without_a_discriminator_exports_without_a_discriminate_signature(tmp_path):
+def test_a_model_without_a_discriminator_exports_without_a_discriminate_signature(tmp_path):
     gan = _gmmn(sample_shape=(4, 4, 1), output_activation="tanh")
     metadata = export.export_saved_model(gan, tmp_path / "exported")
     assert "discriminate" not in metadata["signatures"]
@@ -212,10 +213,10 @@ def test_a_gan_without_a_discriminator_exports_without_a_discriminate_signature(
     assert metadata["loss"] == "mmd"
     saved = tf.saved_model.load(str(tmp_path / "exported"))
     assert "discriminate" not in saved.signatures
-    sampler = export.load_sampler(str(tmp_path / "exported"))
+    sampler = exported.load_sampler(str(tmp_path / "exported"))
     np.testing.assert_allclose(sampler.generate(5, seed=2), gan.generate(5, seed=2),
                                atol=1e-6)
-    assert export.describe(str(tmp_path / "exported"))["discriminator_output"] == "none"
+    assert exported.describe(str(tmp_path / "exported"))["discriminator_output"] == "none"
 
 
 def test_loss_plot_of_a_run_without_a_discriminator_draws_the_loss_alone(tmp_path):

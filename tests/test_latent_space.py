@@ -10,7 +10,7 @@ from PIL import Image
 from kgan import cli
 from kgan import config
 from kgan import evaluator as evaluator_lib
-from kgan import latent
+from kgan import noise
 from kgan import latent_space
 from kgan import train
 from kgan.errors import KganError
@@ -88,8 +88,8 @@ def test_kgan_interpolate_writes_a_strip_whose_ends_are_the_seeds_samples(image_
 
     gan = runs.load_run(image_run).gan
     latents, samples = latent_space.interpolate(gan, 3, 5, steps=6, spherical=True)
-    np.testing.assert_allclose(latents[0], latent.sample(1, 4, 3).numpy()[0], rtol=1e-6)
-    np.testing.assert_allclose(latents[-1], latent.sample(1, 4, 5).numpy()[0], rtol=1e-6)
+    np.testing.assert_allclose(latents[0], noise.sample(1, 4, 3).numpy()[0], rtol=1e-6)
+    np.testing.assert_allclose(latents[-1], noise.sample(1, 4, 5).numpy()[0], rtol=1e-6)
     first = np.clip((samples[0, ..., 0] + 1) * 127.5, 0, 255).round()
     np.testing.assert_allclose(strip[2:10, 2:10], first, atol=1)
 
@@ -103,7 +103,7 @@ def test_kgan_arithmetic_renders_a_minus_b_plus_c(image_run, tmp_path, monkeypat
     from kgan import runs
 
     gan = runs.load_run(image_run).gan
-    z = latent.sample(200, 4, 0).numpy()
+    z = noise.sample(200, 4, 0).numpy()
     predicted = evaluator.predict_classes(gan.generator.predict(z, verbose=0))
     present = np.flatnonzero(np.bincount(predicted, minlength=3))
     a, b, c = int(present[0]), int(present[-1]), int(present[0])

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import kgan
-from kgan_plugins.losses import gradient_penalty
+from kgan_plugins.regularizers import gradient_penalty
 
 REAL = np.array([[-2.0], [0.5], [3.0]], "float32")
 FAKE = np.array([[-1.0], [0.0], [2.0]], "float32")
@@ -162,13 +162,25 @@ def test_gradient_penalty_interpolates_uniformly_per_example():
     assert float(penalty) == pytest.approx(1 / 3, abs=0.02)
 
 
-def test_wasserstein_gp_adds_the_weighted_penalty():
+def test_wasserstein_gp_brings_the_weighted_penalty():
     critic, _ = _linear_critic((4,), [1.0, 2.0, 2.0, 0.0])
     loss = kgan.get_loss({"name": "wasserstein_gp", "gp_weight": 2.5})
+    brought, chosen = kgan.regularizers.resolve(loss)
+    assert [r.name for r in brought] == ["gradient_penalty"] and not chosen
     real, fake = tf.zeros((4, 4)), tf.ones((4, 4))
-    penalty = loss.discriminator_penalty(critic, real, fake, keras.random.SeedGenerator(0))
-    assert float(penalty) == pytest.approx(2.5 * 4.0, rel=1e-5)
+    ctx = kgan.regularizers.PenaltyContext(
+        discriminator=critic, real=real, fake=fake, real_logits=None, fake_logits=None,
+        labels=None, seed_generator=keras.random.SeedGenerator(0), loss=loss, step=0,
+    )
+    assert float(brought[0].discriminator_penalty(ctx)) == pytest.approx(2.5 * 4.0, rel=1e-5)
     assert loss.clip_value is None  # the penalty replaces clipping
+
+
+def test_wasserstein_brings_weight_clipping_unless_its_clip_value_is_null():
+    clipped = kgan.regularizers.resolve(kgan.get_loss("wasserstein"))[0]
+    assert [(r.name, r.clip_value) for r in clipped] == [("weight_clipping", 0.01)]
+    unclipped = kgan.get_loss({"name": "wasserstein", "clip_value": None})
+    assert kgan.regularizers.resolve(unclipped) == ([], [])
 
 
 # --- Parameters ----------------------------------------------------------------

@@ -247,6 +247,7 @@ import keras  # noqa: E402
 import kgan  # noqa: E402
 from kgan import data as data_lib  # noqa: E402
 from kgan import evaluator as evaluator_lib  # noqa: E402
+from kgan import quality  # noqa: E402
 
 _TOP = np.where(np.arange(8)[:, None] < 4, 1.0, -1.0) * np.ones((8, 8))
 TEMPLATES = np.stack([_TOP, -_TOP])[..., None].astype(np.float32)  # [2, 8, 8, 1]
@@ -328,7 +329,7 @@ def test_evaluate_generator_finds_a_collapsed_generator_and_a_two_class_one(tiny
     collapsed = _template_generator(2, kernel_scale=0.0, bias_scale=3.0)  # always "top"
     both = _template_generator(2, kernel_scale=5.0, bias_scale=0.0)  # sign(z0) picks the class
     results = {
-        name: evaluator_lib.evaluate_generator(
+        name: quality.evaluate_generator(
             generator, "two_class", num_samples=400, evaluator=tiny_evaluator,
             reference=reference, num_kid_subsets=4,
         )
@@ -356,7 +357,7 @@ def test_evaluate_generator_on_a_toy_counts_modes_and_high_quality_samples():
     )
     collapsed = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     collapsed.layers[0].set_weights([np.zeros((2, 2), np.float32), modes[3].astype(np.float32)])
-    results = evaluator_lib.evaluate_generator(collapsed, source, num_samples=400,
+    results = quality.evaluate_generator(collapsed, source, num_samples=400,
                                                num_kid_subsets=4)
     assert results["modes_covered"] == 1 and results["num_modes"] == 8
     assert results["high_quality_share"] == 1.0

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import kgan
 from kgan import cli
 from kgan import config
-from kgan_plugins.losses import gradient_penalty
+from kgan_plugins.regularizers import gradient_penalty
 from kgan_plugins.regularizers import squared_gradient_norm
 
 STEP0 = tf.constant(0, tf.int64)
@@ -387,7 +387,7 @@ def test_bad_regularizers_say_what_is_wrong(spec, match):
 
 @pytest.mark.parametrize("loss, match", [
     ("wasserstein", "clips the critic's weights .* Set the loss's clip_value to null"),
-    ("wasserstein_gp", "already adds a gradient penalty"),
+    ("wasserstein_gp", "already adds the gradient_penalty regularizer"),
 ])
 def test_gradient_penalty_refuses_to_double_up(make_gan, loss, match):
     with pytest.raises(kgan.KganError, match=match):

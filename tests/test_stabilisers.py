@@ -25,8 +25,9 @@ import kgan
 from kgan import callbacks
 from kgan import config
 from kgan import evaluator
+from kgan import quality
 from kgan import export
-from kgan import latent
+from kgan import noise
 from kgan import latent_space
 from kgan import layers as kgan_layers
 from kgan import runs
@@ -285,7 +286,7 @@ def test_ema_survives_saving_and_training_goes_on_alike(tmp_path):
 def trained_ema_gan():
     gan = _ema_gan()
     gan.fit(_real(24), batch_size=4, epochs=1, shuffle=False, verbose=0)
-    z = latent.sample(6, gan.latent_dim, 0).numpy()
+    z = noise.sample(6, gan.latent_dim, 0).numpy()
     average = gan.ema_generator(z, training=False).numpy()
     raw = gan.generator(z, training=False).numpy()
     assert np.abs(average - raw).max() > 1e-3  # so that the tests below can tell them apart
@@ -304,9 +305,9 @@ def test_samples_grids_and_evaluation_draw_from_the_ema_generator(trained_ema_ga
                                                                   tmp_path, monkeypatch):
     gan, z, average, _ = trained_ema_gan
     np.testing.assert_allclose(gan.generate(6, seed=0), average, atol=1e-6)
-    np.testing.assert_allclose(evaluator.generate(gan, 6, seed=0), average, atol=1e-6)
+    np.testing.assert_allclose(quality.generate(gan, 6, seed=0), average, atol=1e-6)
     _, path = latent_space.interpolate(gan, 0, 1, steps=2)
-    end_point = latent.sample(1, gan.latent_dim, 0).numpy()
+    end_point = noise.sample(1, gan.latent_dim, 0).numpy()
     np.testing.assert_allclose(path[:1], gan.ema_generator(end_point).numpy(), atol=1e-6)
 
     drawn = []

@@ -135,7 +135,7 @@ def test_minimax_generator_loss_saturates_where_non_saturating_does_not():
     )
     # A linear discriminator, logit = x + bias, set to reject fakes: D(G(z)) ~ 0.01.
     discriminator = kgan.discriminator("mlp", input_shape=(1,), hidden_units=())
-    z = kgan.latent.sample(256, 1, seed=0)
+    z = kgan.noise.sample(256, 1, seed=0)
     fake_mean = float(tf.reduce_mean(generator(z)))
     discriminator.set_weights([np.ones((1, 1)), np.array([math.log(0.01 / 0.99) - fake_mean])])
     fake_score = float(tf.reduce_mean(tf.sigmoid(discriminator(generator(z)))))

@@ -40,15 +40,3 @@ def replica_slice(draw, rows_per_replica):
         return draw(rows_per_replica)
     start = replica.replica_id_in_sync_group * rows_per_replica
     return draw(rows_per_replica * num_replicas)[start : start + rows_per_replica]
-
-
-def labels(num_samples, num_classes, seed):
-    """Returns `[num_samples]` int32 class labels drawn uniformly; stateless like `sample`."""
-    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(1, tf.int64)])
-    return tf.random.stateless_uniform(
-        tf.reshape(tf.cast(num_samples, tf.int32), [1]),
-        seed=seed,
-        minval=0,
-        maxval=tf.cast(num_classes, tf.int32),
-        dtype=tf.int32,
-    )

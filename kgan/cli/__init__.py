@@ -1,0 +1,39 @@
+"""The `kgan` command line: one group, one command per verb.
+
+The library (`kgan.*`) knows nothing of the command line; each module here is
+a thin layer over it:
+
+- `train.py`: `kgan train`, `kgan recipe show`, `kgan plugins`;
+- `sample.py`: `kgan sample`, `kgan interpolate`, `kgan arithmetic`;
+- `evaluate.py`: `kgan evaluate`, `kgan evaluator train|show`;
+- `export.py`: `kgan export`; `plot.py`: `kgan plot`.
+"""
+
+import os
+
+# Before TensorFlow is first imported (by `kgan`): keep its C++ start-up chatter quiet.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import click  # noqa: E402
+
+from kgan.cli import evaluate  # noqa: E402
+from kgan.cli import export  # noqa: E402
+from kgan.cli import plot  # noqa: E402
+from kgan.cli import sample  # noqa: E402
+from kgan.cli import train  # noqa: E402
+from kgan.cli.base import KganGroup  # noqa: E402
+from kgan.cli.base import UserError  # noqa: E402,F401 - part of the package's API
+
+
+@click.group(cls=KganGroup)
+def main():
+    """kgan: generative adversarial networks in Keras 3."""
+
+
+for command in (
+    train.train, train.recipe, train.plugins,
+    sample.sample, sample.interpolate, sample.arithmetic,
+    evaluate.evaluate, evaluate.evaluator,
+    export.export, plot.plot,
+):
+    main.add_command(command)

@@ -1,0 +1,265 @@
+"""`GenerativeModel`: what a GAN and a direct model share.
+
+Both train a generator G from noise z ~ N(0, I) (and labels, when
+conditional) to samples, keep an optional exponential moving average of its
+weights (the `sampler` that draws samples), draw reproducible noise from
+seed generators that checkpoints save, and generate samples from a seed.
+`kgan.GAN` adds a discriminator and Algorithm 1; `kgan.DirectModel` trains G
+by a direct loss between generated and real minibatches.
+"""
+
+import keras
+import tensorflow as tf
+
+from kgan import conditioning as conditioning_lib
+from kgan import distribute
+from kgan import errors
+from kgan import losses as losses_lib
+from kgan import noise
+from kgan import validation
+
+
+class GenerativeModel(keras.Model):
+    """Base class of `kgan.GAN` and `kgan.DirectModel`.
+
+    Args:
+        generator: a built `keras.Model` from `[batch, latent_dim]` noise (and
+            `[batch]` int labels when conditional) to samples.
+        latent_dim: size of the noise vector z ~ N(0, I).
+        seed: seed of the training noise; None draws one at random.
+        num_classes: number of classes of a conditional model; None otherwise.
+        ema_decay: keep an exponential moving average of the generator's
+            weights with this decay (e.g. 0.999) in `ema_generator`; sampling,
+            evaluation and export then use it (`sampler`). None: no average.
+    """
+
+    rows_per_step = 1
+    """Real examples per minibatch row that one step reads (k for a GAN)."""
+
+    def __init__(self, generator, latent_dim, seed=None, *, num_classes=None,
+                 ema_decay=None, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = validation.latent_dim(latent_dim)
+        self.seed = None if seed is None else validation.integer(seed, "seed")
+        self.num_classes = None if num_classes is None else validation.integer(
+            num_classes, "num_classes (classes of a conditional GAN)", minimum=2,
+            hint="Or None for an unconditional GAN.",
+        )
+        self.ema_decay = validation.ema_decay(ema_decay)
+        check_network(generator, "generator")
+        self.generator = generator
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        # Evaluation draws its own noise, so that `evaluate` (or validation
+        # during `fit`) does not shift the training noise of later steps.
+        self.eval_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else seed + 1, name="eval_noise_seed"
+        )
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.conditioning = None  # chosen in build(), once the networks are built
+        self.ema_generator = None  # made in build(), after the subclass's networks
+
+    def build(self, input_shape=None):
+        if not self.generator.built and self.num_classes is None:
+            self.generator.build((None, self.latent_dim))
+        discriminator = getattr(self, "discriminator", None)
+        if discriminator is not None and not discriminator.built:
+            discriminator.build(self.generator.output_shape)
+        self.conditioning = conditioning_lib.for_networks(
+            self.generator, discriminator, self.latent_dim, self.num_classes
+        )
+        if self.ema_decay is not None and self.ema_generator is None:
+            self.ema_generator = _clone(self.generator)
+        self.built = True
+
+    @property
+    def sampler(self):
+        """The generator that draws samples: the weight average if kept, else `generator`."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def call(self, z, labels=None, training=False):
+        """Runs the generator on latent vectors `z` (and `labels`, when conditional)."""
+        return self.generator(self.conditioning.generator_inputs(z, labels), training=training)
+
+    def generate(self, num_samples, seed=0, batch_size=256, labels=None):
+        """Draws `num_samples` samples with `sampler`; the same seed gives the same samples.
+
+        The noise comes from `kgan.noise.sample(num_samples, latent_dim, seed)`,
+        the same stateless draw that an exported SavedModel makes.
+
+        Args:
+            num_samples: how many samples.
+            seed: the noise seed.
+            batch_size: generator batch size.
+            labels: for a conditional GAN, one class for all samples or one
+                per sample; None cycles through the classes 0, 1, ..., N-1.
+
+        Returns:
+            A numpy array of generator outputs (images in [-1, 1]).
+        """
+        num_samples = validation.integer(num_samples, "generate()'s num_samples", minimum=1)
+        seed = validation.integer(seed, "generate()'s seed")
+        z = noise.sample(num_samples, self.latent_dim, seed)
+        labels = self.conditioning.sample_labels(labels, num_samples)
+        inputs = self.conditioning.generator_inputs(z, labels)
+        return self.sampler.predict(inputs, batch_size=batch_size, verbose=0)
+
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """`keras.Model.fit`, with `batch_size` meaning the minibatch size m.
+
+        For array inputs each step takes `rows_per_step` * m rows (k * m for a
+        GAN with k = `d_steps`), so that each of the k discriminator updates
+        sees its own m real examples. A conditional model takes the labels as `y`.
+        """
+        self._check_compiled("fit")
+        if x is not None and not _is_dataset_like(x):
+            batch_size = (32 if batch_size is None else batch_size) * self.rows_per_step
+        elif _is_dataset_like(x):
+            # A dataset is shuffled by its own pipeline; Keras would only warn.
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+    def _check_compiled(self, method):
+        if not getattr(self, "compiled", False) or not hasattr(self, "loss_fn"):
+            raise errors.KganError(
+                f"{type(self).__name__}.{method}() needs the model compiled first: call "
+                f"compile(...) with its optimizers and loss (see "
+                f"help(kgan.{type(self).__name__}.compile))."
+            )
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # The model is built in __init__. Keras' symbolic build would average a
+        # data batch across workers first, which fails for (x, y) batches
+        # under MultiWorkerMirroredStrategy.
+        if not distribute.in_multi_worker_mode(self.distribute_strategy):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def _noise(self, m, seed_generator=None):
+        """m fresh noise vectors for this replica: its slice of the global batch's draw."""
+        seed_generator = seed_generator or self.seed_generator
+        return noise.replica_slice(
+            lambda rows: keras.random.normal((rows, self.latent_dim), seed=seed_generator),
+            m,
+        )
+
+    def _fakes_inputs(self, m, seed_generator=None):
+        """`(G's inputs, fake labels)` for m fresh fakes."""
+        seed_generator = seed_generator or self.seed_generator
+        z = self._noise(m, seed_generator)
+        labels = self.conditioning.fake_labels(m, seed_generator)
+        return self.conditioning.generator_inputs(z, labels), labels
+
+    @staticmethod
+    def _apply(tape, loss, network, optimizer):
+        variables = network.trainable_variables
+        # A frozen network (no trainable weights) is left as it is, e.g. a
+        # fixed generator in Proposition 1; Keras optimizers reject empty updates.
+        if variables:
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    def _update_ema(self):
+        if self.ema_generator is None:
+            return
+        # Warm-up as tf.train.ExponentialMovingAverage(num_updates=t): early
+        # averages do not remember the random initialisation for long.
+        t = tf.cast(self.g_optimizer.iterations, "float32")
+        decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            value = tf.cast(weight, average.dtype)
+            if weight.trainable:
+                value = decay * average + (1.0 - decay) * value
+            average.assign(value)
+
+    def save_own_variables(self, store):
+        # A `SeedGenerator`'s state is not among a layer's saved variables; it
+        # is saved here so that a loaded model draws the noise that the
+        # uninterrupted run would have drawn.
+        super().save_own_variables(store)
+        store[_NOISE_SEED_KEY] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store):
+        keys = [key for key in store.keys() if key != _NOISE_SEED_KEY]
+        super().load_own_variables({key: store[key] for key in keys})
+        if _NOISE_SEED_KEY in store.keys():
+            self.seed_generator.state.assign(store[_NOISE_SEED_KEY])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            latent_dim=self.latent_dim,
+            seed=self.seed,
+            num_classes=self.num_classes,
+            ema_decay=self.ema_decay,
+        )
+        return config
+
+    def get_build_config(self):
+        return {"input_shape": (None, self.latent_dim)}
+
+    def build_from_config(self, config):
+        self.build()
+
+    def _model_compile_config(self, **config):
+        """The compile config shared by both models, plus a subclass's `config`."""
+        if not getattr(self, "compiled", False) or not hasattr(self, "loss_fn"):
+            return None
+        return {
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "loss": losses_lib.serialize_loss(self.loss_fn),
+            **config,
+            "jit_compile": self.jit_compile,
+            "steps_per_execution": self.steps_per_execution,
+        }
+
+
+_NOISE_SEED_KEY = "noise_seed_state"
+
+
+def check_network(network, role):
+    """Raises a KganError unless `network` is a `keras.Model`."""
+    if not isinstance(network, keras.Model):
+        raise errors.KganTypeError(
+            f"The {role} must be a keras.Model, got {type(network).__name__}. "
+            f"Build one with kgan.{role}(name, ...) or keras.Model(inputs, outputs)."
+        )
+
+
+def optimizer(spec, role):
+    """A Keras optimizer from an instance, a name or a config dict."""
+    try:
+        return keras.optimizers.get(spec)
+    except (ValueError, TypeError) as exc:
+        raise errors.KganError(
+            f"{role}={spec!r} is not an optimizer ({exc}). Give a keras optimizer "
+            'instance, a name such as "adam", or a config dict.'
+        ) from exc
+
+
+def check_compile_arguments(kwargs, optimizers):
+    """Refuses Keras' own compile arguments, which a generative model does not take."""
+    for key in ("optimizer", "metrics", "loss_weights"):
+        if key in kwargs:
+            raise errors.KganError(
+                f"compile() does not take `{key}`: give {optimizers}, and a loss by "
+                "name as `loss`."
+            )
+
+
+def _clone(generator):
+    try:
+        clone = keras.models.clone_model(generator)
+    except Exception as exc:  # noqa: BLE001 - clone_model raises many kinds
+        raise errors.KganError(
+            f"ema_decay needs a copy of the generator, but keras.models.clone_model "
+            f"could not copy {generator.name!r} ({exc}). Build the generator as a "
+            "functional or Sequential model, or give the subclass a get_config()."
+        ) from exc
+    clone.set_weights(generator.get_weights())
+    clone.trainable = False
+    return clone
+
+
+def _is_dataset_like(x):
+    return isinstance(x, tf.data.Dataset) or (
+        x is not None and not hasattr(x, "shape") and not isinstance(x, (list, tuple, dict))
+    )
