@@ -22,10 +22,12 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["kgan", "kgan_plugins"],
+    packages=["kgan", "kgan.cli", "kgan_plugins"],
     # The built-in plugins live in `plugins/` and install as `kgan_plugins`, a
     # name that cannot clash with other projects' top-level `plugins` modules.
     package_dir={"kgan": "kgan", "kgan_plugins": "plugins"},
+    # The evaluators of MNIST and Fashion-MNIST (bin/train_evaluator.py --package).
+    package_data={"kgan": ["evaluators/*.keras", "evaluators/*.json"]},
     install_requires=[
         CPU_TENSORFLOW,
         "keras>=3.3,<4",
@@ -45,7 +47,11 @@ setup(
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
         # setuptools >= 70.1 builds wheels without the `wheel` package: the
         # third-party plugin test pip-installs an example package offline.
-        "test": ["pytest>=7", "scipy>=1.10", "setuptools>=70.1"],
+        # nbclient, nbformat and ipykernel run the learners' notebook; mkdocs builds the docs
+        # site that the docs test checks the examples of.
+        "test": ["pytest>=7", "scipy>=1.10", "setuptools>=70.1", "nbclient>=0.10",
+                 "nbformat>=5.9", "ipykernel>=6"],
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"],
     },
     entry_points={
         "console_scripts": ["kgan = kgan.cli:main"],
@@ -56,6 +62,7 @@ setup(
             "mlp = kgan_plugins.mlp",
             "dcgan = kgan_plugins.dcgan",
             "datasets = kgan_plugins.datasets",
+            "toy_datasets = kgan_plugins.toy_datasets",
             "regularizers = kgan_plugins.regularizers",
             "tutorial = kgan_plugins.tutorial",
             "gmmn = kgan_plugins.gmmn",

@@ -89,6 +89,12 @@ def _sample_shape(shape, argument, role, name):
     return tuple(int(size) for size in shape)
 
 
+def check_options(name, role, params):
+    """Raises a PluginParameterError for an option that architecture `name`'s `role` lacks."""
+    build = getattr(ARCHITECTURES.get(name), f"build_{role}")
+    _check_parameters(name, role, build, params)
+
+
 def _check_parameters(name, role, build, params):
     if not registry.takes_any_keyword(build):
         registry.reject_unknown(params, parameters(name, role),

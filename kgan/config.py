@@ -15,16 +15,17 @@ key path, the bad value and the fix.
 
 import contextlib
 import copy
+import math
 import os
 import re
 
-import keras
 import yaml
 
 from kgan import architectures
 from kgan import data
 from kgan import errors
 from kgan import losses
+from kgan import optimizers
 from kgan import plugins
 from kgan import regularizers
 from kgan import validation
@@ -89,11 +90,28 @@ eval:
   every_epochs: 0     # FID, KID, modes... every N epochs; keeps checkpoints/best.keras; 0: off
   num_samples: 2000   # generated samples per evaluation (fewer: faster, noisier, larger FID)
   seed: 0             # noise seed of those samples, the same each time so epochs compare
+  final_num_samples: null  # samples of the final generator's evaluation; null: num_samples
 """
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.1 loader that also reads `1e-4` (no dot) as a float, as YAML 1.2 does."""
+    """YAML 1.1 loader that also reads `1e-4` (no dot) as a float, as YAML 1.2 does,
+    and refuses a key given twice in one mapping (PyYAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(key, seen[key], key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, first, second):
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
 
 
 _Loader.add_implicit_resolver(
@@ -133,6 +151,7 @@ OPEN_SECTIONS = (
 # Keys whose allowed types the default value cannot tell.
 _TYPES = {
     "name": (str, type(None)),
+    "eval.final_num_samples": (int, type(None)),
     "train.steps_per_epoch": (int, type(None)),
     "model.ema_decay": (float, type(None)),
     "train.jit_compile": (str, bool),
@@ -161,6 +180,7 @@ _MINIMUM = {
     "log.every_steps": 1,
     "eval.every_epochs": 0,
     "eval.num_samples": 20,
+    "eval.final_num_samples": 20,
 }
 
 
@@ -194,10 +214,24 @@ def read(path):
             f'Recipe file "{path}" does not exist. Give the path of a YAML recipe; '
             "kgan's own are in its recipes/ folder (e.g. recipes/mnist.yaml)."
         )
-    with open(path, encoding="utf-8") as file:
-        text = file.read()
+    with open(path, "rb") as file:
+        raw = file.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise errors.KganError(
+            f'Recipe "{path}" is not UTF-8 text: byte {exc.start} (line {line}) is '
+            f"{raw[exc.start:exc.start + 1]!r}. Save the file as UTF-8 (recipes are YAML text)."
+        ) from None
     try:
         recipe = yaml.load(text, Loader=_Loader)
+    except _DuplicateKey as exc:
+        raise errors.KganError(
+            f'Recipe "{path}" gives the key `{exc.key}` twice in one section, at line '
+            f"{exc.first.line + 1} and line {exc.second.line + 1}; YAML would silently keep "
+            "the second. Merge the two into one."
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
@@ -260,6 +294,10 @@ def validate(recipe, base_dir=".", default_name="kgan"):
     resolved = _merge(DEFAULTS, recipe, "")
     if resolved["name"] is None:
         resolved["name"] = default_name
+    _check_finite(resolved, "")
+    for key, value in resolved["data"].items():
+        if data.is_path_parameter(key, value) and not os.path.isabs(os.path.expanduser(value)):
+            resolved["data"][key] = os.path.normpath(os.path.join(base_dir, value))
     _check_values(resolved)
     _check_plugins(resolved)
     return resolved
@@ -301,26 +339,6 @@ def at(key_path):
         yield
     except errors.KganError as exc:
         raise type(exc)(f"Recipe key `{key_path}`: {exc}") from None
-
-
-def make_optimizer(section, key_path):
-    """A Keras optimizer from `{name: adam, learning_rate: ..., ...}`."""
-    params = dict(section)
-    name = params.pop("name")
-    known = _optimizer_names()
-    if name.lower() not in known:
-        raise errors.KganError(
-            f'Recipe key `{key_path}.name`: unknown optimizer "{name}".'
-            f"{errors.did_you_mean(name.lower(), known)} Known optimizers: "
-            f"{', '.join(sorted(known))}."
-        )
-    try:
-        return keras.optimizers.deserialize({"class_name": known[name.lower()], "config": params})
-    except (TypeError, ValueError) as exc:
-        raise errors.KganError(
-            f"Recipe key `{key_path}`: Keras' {known[name.lower()]} optimizer rejected "
-            f"{params}: {exc}. See keras.optimizers.{known[name.lower()]} for its arguments."
-        ) from None
 
 
 def _merge(defaults, recipe, prefix):
@@ -380,6 +398,21 @@ def _check_type(path, value, default):
         )
 
 
+def _check_finite(node, prefix):
+    """Refuses NaN and infinite numbers anywhere in a recipe, naming the key path."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        path = f"{prefix}.{key}" if isinstance(node, dict) and prefix else (
+            f"{prefix}[{key}]" if not isinstance(node, dict) else str(key))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise errors.KganError(
+                f"Recipe key `{path}` is {value!r}; recipes take finite numbers only. "
+                "Write the value you mean (e.g. 1.0e-4)."
+            )
+        if isinstance(value, (dict, list)):
+            _check_finite(value, path)
+
+
 def _check_values(recipe):
     for path, rule in _RULES.items():
         with at(path):
@@ -407,13 +440,16 @@ def _check_values(recipe):
 
 
 def _check_plugins(recipe):
-    with at("data.name"):
-        data.DATASETS.entry(recipe["data"]["name"])
+    data.check_config(recipe["data"])  # its messages name the data.<key>
     for role in ("generator", "discriminator"):
         if recipe["model"][role] is None:
             continue
+        options = dict(recipe["model"][role])
+        name = options.pop("name")
         with at(f"model.{role}.name"):
-            architectures.ARCHITECTURES.entry(recipe["model"][role]["name"])
+            architectures.ARCHITECTURES.entry(name)
+        with at(f"model.{role}"):
+            architectures.check_options(name, role, options)
     with at("loss"):
         loss = losses.get_loss(recipe["loss"])
     with at("model.discriminator"):
@@ -438,31 +474,4 @@ def _check_plugins(recipe):
     else:
         with at("regularizers"):
             regularizers.resolve(loss, specs)
-    optimizers(recipe)
-
-
-def optimizers(recipe):
-    """`{"d_optimizer": ..., "g_optimizer": ...}`: the recipe's optimizers, built.
-
-    Under `train.precision: mixed_float16` each is wrapped in a
-    `LossScaleOptimizer` (float16 gradients underflow; losses are scaled
-    dynamically). A recipe without a discriminator has no `d_optimizer`.
-    """
-    roles = ["g_optimizer"] + (["d_optimizer"] if recipe["model"]["discriminator"] else [])
-    built = {}
-    for role in roles:
-        optimizer = make_optimizer(recipe["train"][role], f"train.{role}")
-        if recipe["train"]["precision"] == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        built[role] = optimizer
-    return built
-
-
-def _optimizer_names():
-    return {
-        name.lower(): name
-        for name in dir(keras.optimizers)
-        if isinstance(getattr(keras.optimizers, name), type)
-        and issubclass(getattr(keras.optimizers, name), keras.optimizers.Optimizer)
-        and name not in ("Optimizer", "LossScaleOptimizer", "MultiOptimizer")
-    }
+    optimizers.build(recipe)

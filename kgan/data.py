@@ -84,6 +84,8 @@ class DataSource:
         log_density: toy distributions: a numpy function from `[n, dim]`
             samples to their `[n]` log densities under the true distribution.
         class_names: names of the label classes, where known.
+        notes: what the plugin wants the user told (e.g. files it skipped);
+            `kgan train` prints them as warnings.
     """
 
     dataset: tf.data.Dataset
@@ -95,6 +97,7 @@ class DataSource:
     std: Optional[float] = None
     log_density: Optional[Callable[[np.ndarray], np.ndarray]] = None
     class_names: Optional[tuple] = None
+    notes: tuple = ()
 
 
 def parameters(name):
@@ -116,6 +119,46 @@ def load(config, seed=0):
     Raises:
         KganError: naming the `data.<key>` at fault and how to fix it.
     """
+    entry, params = check_config(config)
+    name, plugin = entry.name, entry.obj
+    if "seed" in parameters(name) and "seed" not in params:
+        params["seed"] = seed
+    try:
+        source = plugin(**params)
+    except errors.KganError:
+        raise
+    except Exception as exc:  # A plugin's own failure, reported without a traceback.
+        raise errors.KganError(
+            f'Dataset "{name}" ({entry.origin}, {entry.location}) failed with '
+            f"{type(exc).__name__}: {exc}. Check the `data.*` parameters "
+            f"({_format_params(params)})."
+        ) from exc
+    if not isinstance(source, DataSource):
+        raise errors.KganError(
+            f'Dataset plugin "{name}" ({entry.location}) returned a '
+            f"{type(source).__name__}, not a kgan.data.DataSource. Make it return "
+            "DataSource(dataset, sample_shape, num_examples, ...)."
+        )
+    return source
+
+
+def arrays(source, limit=None):
+    """`(x, y)` numpy arrays of a `DataSource`'s first `limit` examples (all if None)."""
+    dataset = source.dataset if limit is None else source.dataset.take(limit)
+    x, y = [], []
+    for x_batch, y_batch in dataset.batch(4096).prefetch(tf.data.AUTOTUNE):
+        x.append(x_batch.numpy())
+        y.append(y_batch.numpy())
+    return np.concatenate(x), np.concatenate(y)
+
+
+def check_config(config):
+    """Checks a `data:` section without loading anything: `(registry entry, parameters)`.
+
+    Raises:
+        KganError: for a missing or unknown name, an unknown parameter or a
+            missing required one, naming the `data.<key>`.
+    """
     if isinstance(config, str):
         config = {"name": config}
     if not isinstance(config, collections.abc.Mapping):
@@ -134,16 +177,12 @@ def load(config, seed=0):
         entry = DATASETS.entry(name)
     except errors.UnknownPluginError as exc:
         raise errors.UnknownPluginError(f"data.name: {exc}") from None
-    plugin = entry.obj
-    signature = inspect.signature(plugin)
     known = parameters(name)
-    if not registry.takes_any_keyword(plugin):
+    if not registry.takes_any_keyword(entry.obj):
         registry.reject_unknown(params, known, f'data.{{key}}: dataset "{name}"')
-    if "seed" in known and "seed" not in params:
-        params["seed"] = seed
     missing = [
         p.name
-        for p in signature.parameters.values()
+        for p in inspect.signature(entry.obj).parameters.values()
         if p.default is p.empty
         and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         and p.name not in params
@@ -154,23 +193,19 @@ def load(config, seed=0):
             f"({entry.description.rstrip('.')}). "
             f"Its parameters: {', '.join(known)}."
         )
-    try:
-        source = plugin(**params)
-    except errors.KganError:
-        raise
-    except Exception as exc:  # A plugin's own failure, reported without a traceback.
-        raise errors.KganError(
-            f'Dataset "{name}" ({entry.origin}, {entry.location}) failed with '
-            f"{type(exc).__name__}: {exc}. Check the `data.*` parameters "
-            f"({_format_params(params)})."
-        ) from exc
-    if not isinstance(source, DataSource):
-        raise errors.KganError(
-            f'Dataset plugin "{name}" ({entry.location}) returned a '
-            f"{type(source).__name__}, not a kgan.data.DataSource. Make it return "
-            "DataSource(dataset, sample_shape, num_examples, ...)."
-        )
-    return source
+    return entry, params
+
+
+def is_path_parameter(name, value):
+    """Whether a dataset parameter names a file or folder (relative ones follow the recipe).
+
+    By convention: `path`, `data_dir`, names ending in `_path`, `_dir` or
+    `_file`, and a `labels` that is a `.npy` file.
+    """
+    if not isinstance(value, str):
+        return False
+    return (name in ("path", "data_dir") or name.endswith(("_path", "_dir", "_file"))
+            or (name == "labels" and value.endswith(".npy")))
 
 
 def pipeline(
@@ -255,8 +290,10 @@ def pipeline(
         dataset = (
             epochs.flat_map(epoch_indices)
             .skip(skip)
-            .map(lambda i: (tf.gather(x, i), tf.gather(y, i)),
-                 num_parallel_calls=tf.data.AUTOTUNE)
+            # One gather a batch, in well under a millisecond: a parallel map gains
+            # nothing, and under op determinism TensorFlow rewrites one and
+            # complains on stderr about an attribute its own build lacks.
+            .map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
         )
     else:
         buffer = validation.integer(shuffle_buffer, "shuffle_buffer", minimum=1)

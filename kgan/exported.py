@@ -93,32 +93,38 @@ class SavedModelSampler:
         self.num_classes = int(self.metadata.get("num_classes", 0))
         self._generate = model.signatures["generate"]
 
+    @property
+    def sample_shape(self):
+        return tuple(self.metadata["image_shape"])
+
     def generate(self, num_samples, seed=0, batch_size=256, labels=None):
         """Returns `num_samples` images in [-1, 1], as `GAN.generate` would.
 
         `labels` (conditional models only): one int for every image, one per
         image, or None for 0, 1, ..., num_classes - 1 repeated.
         """
-        z = noise.sample(num_samples, self.latent_dim, seed)
+        batches = list(self.generate_batches(num_samples, seed, batch_size, labels))
+        if not batches:
+            return np.zeros((0, *self.sample_shape), np.float32)
+        return np.concatenate(batches)
+
+    def generate_batches(self, num_samples, seed=0, batch_size=256, labels=None):
+        """`generate`'s samples a batch at a time: memory does not grow with `num_samples`."""
         batch_size = min(batch_size, self.max_samples)
-        inputs = {"z": z}
         if self.num_classes:
-            inputs["labels"] = tf.constant(
-                conditioning.sample_labels(labels, int(num_samples), self.num_classes, self.path)
-            )
+            labels = conditioning.sample_labels(labels, int(num_samples), self.num_classes,
+                                                self.path)
         elif labels is not None:
             raise errors.KganError(
                 f"{self.path} is an unconditional GAN (metadata num_classes 0): it "
                 "takes no labels. Generate without labels."
             )
-        batches = [
-            self._generate(**{key: value[start : start + batch_size]
-                              for key, value in inputs.items()})["images"].numpy()
-            for start in range(0, int(num_samples), batch_size)
-        ]
-        if not batches:
-            return np.zeros((0, *self.metadata["image_shape"]), np.float32)
-        return np.concatenate(batches)
+        for start in range(0, int(num_samples), batch_size):
+            stop = min(start + batch_size, int(num_samples))
+            inputs = {"z": noise.sample_rows(start, stop, self.latent_dim, seed)}
+            if self.num_classes:
+                inputs["labels"] = tf.constant(labels[start:stop])
+            yield self._generate(**inputs)["images"].numpy()
 
 
 def load_sampler(path):

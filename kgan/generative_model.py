@@ -8,12 +8,17 @@ seed generators that checkpoints save, and generate samples from a seed.
 by a direct loss between generated and real minibatches.
 """
 
+import inspect
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kgan import conditioning as conditioning_lib
 from kgan import distribute
 from kgan import errors
+from kgan import health
+from kgan import inference
 from kgan import losses as losses_lib
 from kgan import noise
 from kgan import validation
@@ -38,6 +43,15 @@ class GenerativeModel(keras.Model):
 
     def __init__(self, generator, latent_dim, seed=None, *, num_classes=None,
                  ema_decay=None, **kwargs):
+        unknown = sorted(set(kwargs) - _KERAS_MODEL_ARGUMENTS)
+        if unknown:
+            takes = [p for p in inspect.signature(type(self).__init__).parameters
+                     if p not in ("self", "kwargs")]
+            raise errors.KganTypeError(
+                f"{type(self).__name__}() has no argument {unknown[0]!r}."
+                f"{errors.did_you_mean(unknown[0], takes)} It takes: {', '.join(takes)} "
+                f"(and Keras' {', '.join(sorted(_KERAS_MODEL_ARGUMENTS))})."
+            )
         super().__init__(**kwargs)
         self.latent_dim = validation.latent_dim(latent_dim)
         self.seed = None if seed is None else validation.integer(seed, "seed")
@@ -96,12 +110,28 @@ class GenerativeModel(keras.Model):
         Returns:
             A numpy array of generator outputs (images in [-1, 1]).
         """
+        return np.concatenate(list(self.generate_batches(num_samples, seed, batch_size, labels)))
+
+    def generate_batches(self, num_samples, seed=0, batch_size=256, labels=None):
+        """`generate`'s samples, `batch_size` at a time: memory does not grow with `num_samples`.
+
+        The noise of each batch is its rows of the one draw `generate` makes
+        (`kgan.noise.sample_rows`), so the batches are `generate`'s samples.
+        """
         num_samples = validation.integer(num_samples, "generate()'s num_samples", minimum=1)
         seed = validation.integer(seed, "generate()'s seed")
-        z = noise.sample(num_samples, self.latent_dim, seed)
         labels = self.conditioning.sample_labels(labels, num_samples)
-        inputs = self.conditioning.generator_inputs(z, labels)
-        return self.sampler.predict(inputs, batch_size=batch_size, verbose=0)
+        for start in range(0, num_samples, batch_size):
+            stop = min(start + batch_size, num_samples)
+            z = noise.sample_rows(start, stop, self.latent_dim, seed)
+            inputs = self.conditioning.generator_inputs(
+                z, None if labels is None else labels[start:stop])
+            yield inference.predict(self.sampler, inputs, batch_size=batch_size)
+
+    @property
+    def sample_shape(self):
+        """The shape of one sample (the generator's output, without the batch)."""
+        return tuple(self.generator.output_shape[1:])
 
     def fit(self, x=None, y=None, batch_size=None, **kwargs):
         """`keras.Model.fit`, with `batch_size` meaning the minibatch size m.
@@ -111,12 +141,44 @@ class GenerativeModel(keras.Model):
         sees its own m real examples. A conditional model takes the labels as `y`.
         """
         self._check_compiled("fit")
+        if x is not None:
+            examples = _first_examples(x, 10_000)
+            health.check_data(self.generator, examples)
+            self.adapt(examples)
         if x is not None and not _is_dataset_like(x):
             batch_size = (32 if batch_size is None else batch_size) * self.rows_per_step
         elif _is_dataset_like(x):
             # A dataset is shuffled by its own pipeline; Keras would only warn.
             kwargs.setdefault("shuffle", False)
         return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+    def adapt(self, data, max_examples=10_000):
+        """Adapts the discriminator's `keras.layers.Normalization` layers to real data.
+
+        A discriminator may standardise its inputs with such a layer (the mlp
+        architecture's `normalize_input`); `fit` calls this with its data
+        before the first step, and it reads up to `max_examples` examples. A
+        layer adapted once (its `count`, saved in checkpoints, is then the
+        number of examples it saw) is left alone, so a resumed run keeps its
+        statistics.
+
+        Args:
+            data: samples (a numpy array), `(x, y)` arrays or a dataset of
+                batches, as `fit` takes.
+
+        Returns:
+            How many layers were adapted.
+        """
+        discriminator = getattr(self, "discriminator", None)
+        layers = [] if discriminator is None else _unadapted_normalizations(discriminator)
+        if not layers or data is None:
+            return 0
+        examples = _first_examples(data, max_examples)
+        for owner, layer in layers:
+            inputs = inference.predict(keras.Model(owner.inputs, layer.input), examples)
+            layer.adapt(inputs)
+            layer.count.assign(len(examples))
+        return len(layers)
 
     def _check_compiled(self, method):
         if not getattr(self, "compiled", False) or not hasattr(self, "loss_fn"):
@@ -213,6 +275,7 @@ class GenerativeModel(keras.Model):
 
 
 _NOISE_SEED_KEY = "noise_seed_state"
+_KERAS_MODEL_ARGUMENTS = {"name", "trainable", "dtype"}
 
 
 def check_network(network, role):
@@ -257,6 +320,41 @@ def _clone(generator):
     clone.set_weights(generator.get_weights())
     clone.trainable = False
     return clone
+
+
+def _unadapted_normalizations(network):
+    """`(owner, layer)` for each Normalization layer awaiting `adapt` in `network`.
+
+    `owner` is the functional model whose layer list holds it and whose single
+    input is the sample (a conditional body's features model, or D itself).
+    """
+    found = []
+    models = [network] + [layer for layer in network._flatten_layers(include_self=False)
+                          if isinstance(layer, keras.Model)]
+    for owner in models:
+        if len(getattr(owner, "inputs", None) or ()) != 1:
+            continue
+        for layer in owner.layers:
+            if (isinstance(layer, keras.layers.Normalization) and layer.input_mean is None
+                    and int(layer.count.numpy()) == 0):
+                found.append((owner, layer))
+    return found
+
+
+def _first_examples(data, max_examples):
+    """Up to `max_examples` samples of `data` (arrays, `(x, y)` or a dataset) as numpy."""
+    if isinstance(data, (tuple, list)):
+        data = data[0]
+    if not _is_dataset_like(data):
+        return np.asarray(data)[:max_examples]
+    batches, count = [], 0
+    for batch in data:
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(batch)
+        batches.append(np.asarray(x))
+        count += len(batches[-1])
+        if count >= max_examples:
+            break
+    return np.concatenate(batches)[:max_examples]
 
 
 def _is_dataset_like(x):

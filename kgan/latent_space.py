@@ -24,7 +24,7 @@ evaluator's verdict on it, not promised.
 import numpy as np
 
 from kgan import errors
-from kgan import images
+from kgan import inference
 from kgan import noise
 
 
@@ -70,7 +70,7 @@ def interpolate(gan, seed_a, seed_b, steps=10, spherical=False):
     end_b = noise.sample(1, gan.latent_dim, seed_b).numpy()[0]
     path = (slerp if spherical else lerp)(end_a, end_b, np.linspace(0.0, 1.0, steps))
     latents = path.astype(np.float32)
-    return latents, gan.sampler.predict(latents, verbose=0)
+    return latents, inference.predict(gan.sampler, latents)
 
 
 def class_means(latents, probabilities, classes, per_class=16, min_confidence=0.9):
@@ -121,13 +121,13 @@ def arithmetic(gan, evaluator, a, b, c, num_samples=2000, per_class=16, min_conf
     """
     _check_unconditional(gan, "arithmetic")
     z = noise.sample(num_samples, gan.latent_dim, seed).numpy()
-    samples = gan.sampler.predict(z, batch_size=500, verbose=0)
+    samples = inference.predict(gan.sampler, z)
     _, logits = evaluator.features_and_logits(samples)
     probabilities = _softmax(logits)
     means = class_means(z, probabilities, [a, b, c], per_class, min_confidence)
     latents = np.stack([means[a], means[b], means[c], means[a] - means[b] + means[c]])
     latents = latents.astype(np.float32)
-    rendered = gan.sampler.predict(latents, verbose=0)
+    rendered = inference.predict(gan.sampler, latents)
     return {"latents": latents, "samples": rendered,
             "predicted": evaluator.predict_classes(rendered)}
 

@@ -49,6 +49,12 @@ def gaussian_density(x, mean=0.0, std=1.0):
     return np.exp(gaussian_log_density(x, mean, std))
 
 
+def gaussian_cdf(x, mean=0.0, std=1.0):
+    """The normal cumulative distribution function, elementwise."""
+    z = (np.asarray(x, np.float64) - mean) / (std * math.sqrt(2.0))
+    return 0.5 * (1.0 + _erf(z))
+
+
 def optimal_discriminator(p_data, p_g):
     """D*(x) = p_data / (p_data + p_g) (Proposition 1), from density values.
 
@@ -130,6 +136,9 @@ def jensen_shannon(p_data, p_g, x):
 def optimal_value(p_data, p_g, x):
     """C(G) = max_D V(D, G) = 2 * JSD(p_data || p_g) - log 4 (Theorem 1)."""
     return 2.0 * jensen_shannon(p_data, p_g, x) - LOG_4
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def _x_log_y(a, b):

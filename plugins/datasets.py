@@ -1,14 +1,12 @@
-"""Built-in datasets: tensorflow-datasets, image folders, numpy arrays and toys.
+"""Built-in datasets: tensorflow-datasets, image folders and numpy arrays.
 
 Images come out as float32 in [-1, 1] (the range of a tanh generator) with
-their integer labels; toy distributions come out in their natural units, with
-their true density for measuring what a generator has learned.
+their integer labels. The toy distributions are in `toy_datasets.py`.
 """
 
 import difflib
 import os
 import socket
-import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -117,13 +115,12 @@ def images(path, image_size=None, channels=3, interpolation="bilinear",
         interpolation: resize method ("bilinear", "nearest", "bicubic", "area", ...).
         crop_to_aspect_ratio: crop instead of distorting when aspect ratios differ.
     """
-    import keras
-
     image_size = validation.image_size(image_size, "data.image_size")
     validation.choice(channels, "data.channels", tuple(_COLOR_MODES))
+    validation.choice(interpolation, "data.interpolation", _INTERPOLATIONS)
     folder = os.path.abspath(os.path.expanduser(str(path)))
     if not os.path.isdir(folder):
-        raise errors.KganError(
+        raise errors.MissingFileError(
             f"data.path: the image folder {path!r} does not exist (looked for {folder}). "
             "Give a folder of images, optionally with one sub-folder per class."
         )
@@ -131,33 +128,50 @@ def images(path, image_size=None, channels=3, interpolation="bilinear",
         d for d in os.listdir(folder)
         if os.path.isdir(os.path.join(folder, d)) and _first_image(os.path.join(folder, d))
     )
-    first = _first_image(folder)
-    if first is None:
+    if class_dirs:
+        files = [(f, label) for label, d in enumerate(class_dirs)
+                 for f in _images_below(os.path.join(folder, d))]
+    else:
+        files = [(f, -1) for f in _images_below(folder)]
+    if not files:
         raise errors.KganError(
             f"data.path: no images ({', '.join(IMAGE_EXTENSIONS)}) in {folder}."
         )
-    if image_size is None:
-        from PIL import Image
+    good, bad = [], []
+    for file, label in files:
+        size = _decodable_size(file)
+        (good if size else bad).append((file, label))
+        if size and image_size is None:
+            image_size = size
+    if not good:
+        raise errors.KganError(
+            f"data.path: none of the {len(files)} images in {folder} can be decoded (the "
+            f"first: {bad[0][0]}). Check that they are image files."
+        )
+    notes = ()
+    if bad:
+        shown = ", ".join(os.path.relpath(f, folder) for f, _ in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        notes = (f"{len(bad)} of the {len(files)} images in {folder} cannot be decoded and are "
+                 f"left out: {shown}{more}.",)
+    paths = tf.constant([f for f, _ in good])
+    labels = tf.constant([label for _, label in good], tf.int32)
 
-        with Image.open(first) as image:
-            image_size = (image.height, image.width)
-    dataset = keras.utils.image_dataset_from_directory(
-        folder,
-        labels="inferred" if class_dirs else None,
-        label_mode="int",
-        color_mode=_COLOR_MODES[channels],
-        batch_size=None,
-        image_size=image_size,
-        shuffle=False,
-        interpolation=interpolation,
-        crop_to_aspect_ratio=crop_to_aspect_ratio,
-        verbose=False,
-    )
-    num_examples = len(dataset.file_paths)
-    if class_dirs:
-        dataset = dataset.map(lambda x, y: (_scale_clipped(x), tf.cast(y, tf.int32)))
-    else:
-        dataset = dataset.map(lambda x: (_scale_clipped(x), tf.constant(-1)))
+    def load(file, label):
+        pixels = tf.io.decode_image(tf.io.read_file(file), channels=channels,
+                                    expand_animations=False)
+        pixels = tf.cast(pixels, tf.float32)
+        if crop_to_aspect_ratio:
+            import keras
+
+            pixels = keras.preprocessing.image.smart_resize(pixels, image_size,
+                                                            interpolation=interpolation)
+        else:
+            pixels = tf.image.resize(pixels, image_size, method=interpolation)
+        return tf.ensure_shape(_scale_clipped(pixels), (*image_size, channels)), label
+
+    dataset = tf.data.Dataset.from_tensor_slices((paths, labels)).map(load)
+    num_examples = len(good)
     return data.DataSource(
         dataset=dataset,
         sample_shape=(*image_size, channels),
@@ -165,6 +179,7 @@ def images(path, image_size=None, channels=3, interpolation="bilinear",
         num_classes=len(class_dirs) or None,
         name=f"images:{folder}",
         class_names=tuple(class_dirs) or None,
+        notes=notes,
     )
 
 
@@ -221,83 +236,6 @@ def arrays(path, key=None, labels=None, scale="auto", image_size=None):
     )
 
 
-@kgan.register_dataset("gaussian1d")
-def gaussian1d(mean=4.0, std=1.25, num_examples=100_000, seed=0):
-    """One-dimensional N(mean, std^2): the simplest thing a GAN can learn."""
-    mean = validation.number(mean, "data.mean")
-    modes = np.array([[mean]], np.float64)
-    return _mixture("gaussian1d", modes, std, num_examples, seed, labelled=False)
-
-
-@kgan.register_dataset("ring2d")
-def ring2d(num_modes=8, radius=2.0, std=0.02, num_examples=100_000, seed=0):
-    """Equal mixture of Gaussians on a circle (8 by default), for mode collapse."""
-    num_modes = validation.integer(num_modes, "data.num_modes", minimum=1)
-    radius = validation.number(radius, "data.radius", above=0)
-    angles = 2 * np.pi * np.arange(num_modes) / num_modes
-    modes = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    return _mixture("ring2d", modes, std, num_examples, seed)
-
-
-@kgan.register_dataset("grid2d")
-def grid2d(grid_size=5, spacing=2.0, std=0.05, num_examples=100_000, seed=0):
-    """Equal mixture of Gaussians on a square grid (5 x 5 = 25 by default)."""
-    grid_size = validation.integer(grid_size, "data.grid_size", minimum=1)
-    spacing = validation.number(spacing, "data.spacing", above=0)
-    ticks = (np.arange(grid_size) - (grid_size - 1) / 2) * spacing
-    modes = np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 2)
-    return _mixture("grid2d", modes, std, num_examples, seed)
-
-
-class GaussianMixture:
-    """An equal-weight mixture of isotropic Gaussians: the toys' true density."""
-
-    def __init__(self, modes, std):
-        self.modes = np.asarray(modes, np.float64)
-        self.std = float(std)
-
-    def log_density(self, x):
-        """Log density of samples `x`, `[n, dim]` (or `[n]` in one dimension)."""
-        x = np.asarray(x, np.float64)
-        dim = self.modes.shape[1]
-        x = x.reshape(-1, dim) if dim == 1 else x
-        squared = ((x[:, None, :] - self.modes[None, :, :]) ** 2).sum(-1)
-        log_kernel = -squared / (2 * self.std**2)
-        peak = log_kernel.max(axis=1, keepdims=True)
-        log_sum = peak[:, 0] + np.log(np.exp(log_kernel - peak).sum(axis=1))
-        normaliser = 0.5 * dim * np.log(2 * np.pi * self.std**2) + np.log(len(self.modes))
-        return log_sum - normaliser
-
-    def sample(self, num_examples, rng):
-        """`(x, mode index)` for `num_examples` draws from numpy Generator `rng`."""
-        mode = rng.integers(len(self.modes), size=num_examples)
-        noise = rng.standard_normal((num_examples, self.modes.shape[1]))
-        return self.modes[mode] + self.std * noise, mode
-
-    def __repr__(self):
-        return f"GaussianMixture({len(self.modes)} modes, std={self.std})"
-
-
-def _mixture(name, modes, std, num_examples, seed, labelled=True):
-    std = validation.number(std, "data.std", above=0)
-    num_examples = validation.integer(num_examples, "data.num_examples", minimum=1)
-    seed = validation.integer(seed, "data.seed", minimum=0)
-    mixture = GaussianMixture(modes, std)
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    x, mode = mixture.sample(num_examples, rng)
-    y = mode.astype(np.int32) if labelled else np.full(num_examples, -1, np.int32)
-    return data.DataSource(
-        dataset=tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y)),
-        sample_shape=(modes.shape[1],),
-        num_examples=num_examples,
-        num_classes=len(modes) if labelled else None,
-        name=name,
-        modes=mixture.modes,
-        std=std,
-        log_density=mixture.log_density,
-    )
-
-
 def _tfds_builder(tfds, name, data_dir):
     try:
         return tfds.builder(name, data_dir=data_dir)
@@ -350,6 +288,32 @@ def _internet_expected():
         return True
     except OSError:
         return False
+
+
+_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
+                   "gaussian", "mitchellcubic")
+
+
+def _images_below(folder):
+    """Every image file below `folder`, in sorted order (folders too)."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        found += [os.path.join(root, f) for f in sorted(files)
+                  if f.lower().endswith(IMAGE_EXTENSIONS)]
+    return found
+
+
+def _decodable_size(file):
+    """`(height, width)` of an image file that decodes whole, or None."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as image:
+            image.load()
+            return (image.height, image.width)
+    except Exception:  # noqa: BLE001 - PIL raises many kinds for a broken file
+        return None
 
 
 def _first_image(folder):

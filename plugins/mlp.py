@@ -82,6 +82,7 @@ class MLP(kgan.Architecture):
         dropout=0.0,
         maxout_pieces=None,
         spectral_norm=False,
+        normalize_input=False,
     ):
         """Dense layers from a flattened sample to one logit.
 
@@ -93,10 +94,19 @@ class MLP(kgan.Architecture):
             spectral_norm: wrap every dense layer in `kgan.layers.SpectralNorm`
                 (Miyato et al. 2018). With activations of slope at most 1
                 (relu, leaky_relu, tanh, maxout) D is then 1-Lipschitz.
+            normalize_input: standardise each input by the data's mean and
+                standard deviation (a `keras.layers.Normalization` that `fit`
+                adapts to the real data before the first step). Data far from
+                the origin need it: a freshly initialised D's units all bend
+                near 0, so on data at 4 +- 0.5 D is affine, can compare only
+                means, and goes flat once G's mean is right, whatever its spread.
         """
         validation.boolean(spectral_norm, "The mlp discriminator's spectral_norm")
+        validation.boolean(normalize_input, "The mlp discriminator's normalize_input")
         x_in = keras.Input(input_shape, name="sample")
         x = layers.Flatten()(x_in)
+        if normalize_input:
+            x = layers.Normalization(axis=-1, name="input_normalization")(x)
         for units in hidden_units:
             if maxout_pieces:
                 x = Maxout(units, pieces=int(maxout_pieces), spectral_norm=spectral_norm)(x)

@@ -59,7 +59,7 @@ def test_checkpoints_keep_the_newest_and_restore_the_noise_state(tmp_path):
         gan.seed_generator.state.assign([7, step * 10])
         runs.save_checkpoint(gan, run_dir, step, keep=2)
     assert sorted(os.listdir(tmp_path / runs.CHECKPOINTS)) == [
-        "ckpt-00000002.keras", "ckpt-00000003.keras", "state.json"]
+        "ckpt-00000002.keras", "ckpt-00000003.keras", "state.json", "state.json.previous"]
     latest = runs.latest_checkpoint(run_dir)
     assert latest["step"] == 3
     restored = runs.restore_checkpoint(latest)

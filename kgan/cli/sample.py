@@ -1,6 +1,9 @@
 """`kgan sample`, `kgan interpolate` and `kgan arithmetic`: pictures of a run's samples."""
 
+import os
+
 import click
+import numpy as np
 
 from kgan.cli.base import CHECKPOINT_HELP
 from kgan.cli.base import UserError
@@ -12,45 +15,124 @@ from kgan.cli.base import UserError
               type=click.IntRange(min=1), help="Number of samples.")
 @click.option("--seed", default=0, show_default=True, metavar="SEED", type=int,
               help="Noise seed; the same seed gives the same samples.")
-@click.option("-o", "--output", default="samples.png", show_default=True, metavar="PNG",
-              help="Picture to write.")
+@click.option("-o", "--output", default="samples.png", show_default=True, metavar="FILE",
+              help="A picture (.png), or a numpy file (.npy) that N samples stream into "
+              "a batch at a time, for any N.")
 @click.option("--checkpoint", default="last", show_default=True, metavar="WHICH",
               help=CHECKPOINT_HELP)
 @click.option("--label", type=int, default=None, metavar="CLASS",
               help="Conditional GANs: draw this class only (default: a column per class).")
 def sample(run_dir, num, seed, output, checkpoint, label):
-    """Write a picture of N samples from the generator of RUN_DIR (or of a SavedModel)."""
+    """Write N samples from the generator of RUN_DIR (or of a SavedModel): a picture or .npy.
+
+    A picture holds every sample at once, so a size that would not fit in
+    memory is refused with the estimate; a .npy file is written a batch at a
+    time and needs only its size on disk.
+    """
     from kgan import exported
     from kgan import images
     from kgan import runs
 
+    streaming = output.lower().endswith(".npy")
+    if not streaming and not output.lower().endswith(".png"):
+        raise UserError(f"-o {output}: write a picture (.png) or a numpy file (.npy).")
     if exported.is_saved_model(run_dir):  # the output of `kgan export`
         generator, source = exported.load_sampler(run_dir), run_dir
     else:
         run = runs.load_run(run_dir, checkpoint=checkpoint)
         generator, source = run.gan, run.checkpoint_path
     num_classes = getattr(generator, "num_classes", None)
-    if label is None:
-        samples = generator.generate(num, seed=seed)
-    elif not num_classes:
+    if label is not None and not num_classes:
         raise UserError(
             f"--label {label}: {source} is an unconditional GAN, which draws no chosen "
             "class. Leave out --label, or train a conditional one (model.conditional: true)."
         )
-    elif not 0 <= label < num_classes:
+    if label is not None and not 0 <= label < num_classes:
         raise UserError(
             f"--label {label} is out of range: {source} has {num_classes} classes, "
             f"labels 0 to {num_classes - 1}."
         )
+    sample_bytes = 4 * int(np.prod(generator.sample_shape))
+    _check_room(num, sample_bytes, output, streaming)
+    if streaming:
+        _stream(generator, num, seed, label, output)
     else:
         samples = generator.generate(num, seed=seed, labels=label)
-    if num_classes and label is None and samples.ndim >= 3:
-        # Labels cycle 0, 1, ..., so each column of the grid is one class.
-        images.save_grid(samples, output, ncols=num_classes)
-    else:
-        images.save_samples(samples, output)
+        if num_classes and label is None and samples.ndim >= 3:
+            # Labels cycle 0, 1, ..., so each column of the grid is one class.
+            images.save_grid(samples, output, ncols=num_classes)
+        else:
+            images.save_samples(samples, output)
     drawn = "" if label is None else f" of class {label}"
     click.echo(f"Wrote {num} samples{drawn} of {source} to {output}")
+
+
+MAX_PICTURED = 100_000
+"""The most samples one picture (-o .png) takes; a .npy file takes any number."""
+
+
+def _check_room(num, sample_bytes, output, streaming):
+    """Refuses, with the estimate, a size the memory (a picture) or the disk (.npy) lacks."""
+    import shutil
+
+    needed = num * sample_bytes
+    if streaming:
+        folder = os.path.dirname(os.path.abspath(output))
+        free = shutil.disk_usage(folder if os.path.isdir(folder) else ".").free
+        if needed > free:
+            raise UserError(
+                f"-n {num}: the samples would take {_size(needed)} in {output}, but the disk "
+                f"has {_size(free)} free. Ask for fewer, or write elsewhere."
+            )
+        return
+    if num > MAX_PICTURED:
+        raise UserError(
+            f"-n {num}: a picture shows at most {MAX_PICTURED:,} samples. Write them to a "
+            "numpy file instead (-o samples.npy), which streams a batch at a time."
+        )
+    # A picture holds the float samples and the grid of bytes beside them.
+    needed = needed + needed // 4
+    available = _available_memory()
+    if available is not None and needed > available // 2:
+        raise UserError(
+            f"-n {num}: a picture of {num} samples needs about {_size(needed)} of memory, and "
+            f"{_size(available)} is available. Ask for fewer, or write them to a numpy file "
+            f"(-o samples.npy), which streams a batch at a time."
+        )
+
+
+def _stream(generator, num, seed, label, output):
+    from kgan import runs
+
+    def write(tmp_path):
+        array = np.lib.format.open_memmap(tmp_path, mode="w+", dtype=np.float32,
+                                          shape=(num, *generator.sample_shape))
+        filled = 0
+        for batch in generator.generate_batches(num, seed=seed, labels=label):
+            array[filled:filled + len(batch)] = batch
+            filled += len(batch)
+        array.flush()
+        del array
+
+    runs.atomic_write(output, write)
+
+
+def _available_memory():
+    try:
+        with open("/proc/meminfo", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _size(num_bytes):
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if num_bytes < 1000 or unit == "PB":
+            return f"{num_bytes:.3g} {unit}" if unit != "bytes" else f"{num_bytes} bytes"
+        num_bytes /= 1000
 
 
 @click.command()
