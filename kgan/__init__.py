@@ -61,6 +61,7 @@ from kgan.losses import DirectLoss  # noqa: E402
 from kgan.losses import GANLoss  # noqa: E402
 from kgan.losses import get_loss  # noqa: E402
 from kgan.losses import register_loss  # noqa: E402
+from kgan.noise import set_seed  # noqa: E402
 # Plugin discovery: entry points (kgan's built-in plugins among them), found
 # the first time a registry is consulted.
 from kgan import plugins  # noqa: E402

@@ -14,7 +14,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan import health
 from kgan import images
+from kgan import inference
 from kgan import noise
 from kgan import runs
 
@@ -64,19 +66,27 @@ class Checkpointer(keras.callbacks.Callback):
         self.every_steps = every_steps
         self.keep = keep
         self._saved_step = None
+        self._stopped = False
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
         if step % self.every_steps == 0:
-            self._save(step)
+            self._save(step, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         step = global_step(self.model)
         if step != self._saved_step:
-            self._save(step)
+            self._save(step, logs)
 
-    def _save(self, step):
-        runs.save_checkpoint(self.model, self.run_dir, step, self.keep)
+    def _save(self, step, logs):
+        # Once a loss or a weight is NaN or infinite nothing more is saved: the
+        # last finite checkpoint stays the newest (`kgan.health` stops the run).
+        if self._stopped or not (health.finite_losses(logs)
+                                 and health.finite_weights(self.model)):
+            self._stopped = True
+            return
+        with runs.writing(self.run_dir, f"the checkpoint of step {step}"):
+            runs.save_checkpoint(self.model, self.run_dir, step, self.keep)
         self._saved_step = step
 
 
@@ -96,15 +106,17 @@ class SampleGrids(keras.callbacks.Callback):
         self.modes = modes
 
     def on_epoch_end(self, epoch, logs=None):
+        if not health.finite_weights(self.model.sampler):
+            return  # a run stopping on NaN; `kgan.health` reports it
         path = os.path.join(self.directory, f"epoch-{epoch + 1:04d}.png")
         num_classes = getattr(self.model, "num_classes", None)
         if num_classes:
             columns = max(1, len(self.noise) // num_classes)
             z = np.tile(np.asarray(self.noise)[:columns], (num_classes, 1))
             labels = np.repeat(np.arange(num_classes, dtype=np.int32), columns)
-            samples = self.model.sampler.predict([z, labels], verbose=0)
+            samples = inference.predict(self.model.sampler, [z, labels])
         else:
-            samples = self.model.sampler.predict(self.noise, verbose=0)
+            samples = inference.predict(self.model.sampler, self.noise)
         if num_classes and samples.ndim >= 3:
             picture = images.save_grid(samples, path, ncols=columns)
         else:
@@ -151,7 +163,8 @@ class MetricsLog(keras.callbacks.Callback):
         step = global_step(self.model)
         row = {"epoch": epoch + 1, "step": step, "seconds": time.time() - self._epoch_start}
         row.update(memory_mb())
-        row.update({k: float(v) for k, v in (logs or {}).items() if k in self.fields})
+        row.update({k: v if isinstance(v, str) else float(v)
+                    for k, v in (logs or {}).items() if k in self.fields})
         is_new = not os.path.exists(self.path)
         with open(self.path, "a", newline="", encoding="utf-8") as file:
             writer = csv.DictWriter(file, self.fields, extrasaction="ignore")
@@ -177,7 +190,10 @@ def _truncate_rows_after(path, step, fields=_CSV_FIELDS):
         reader = csv.DictReader(file)
         rows = list(reader)
         header = reader.fieldnames
-    kept = [row for row in rows if int(row["step"]) <= step]
+    # A row cut short by a kill mid-append has no step (or no last fields): drop it.
+    kept = [row for row in rows
+            if (row.get("step") or "").isdigit() and int(row["step"]) <= step
+            and None not in row.values()]
     if len(kept) == len(rows) and header == fields:
         return
 
@@ -188,3 +204,81 @@ def _truncate_rows_after(path, step, fields=_CSV_FIELDS):
             writer.writerows(kept)
 
     runs.atomic_write(path, write)
+
+
+class RunProgress(keras.callbacks.Callback):
+    """One progress bar over the whole run: steps done, speed, ETA and the latest figures.
+
+    On a terminal the bar redraws in place (at most a few times a second);
+    elsewhere (a CI log, a file) it prints a line every `log_every` of the
+    run. The figures shown are the last epoch's losses and, when evaluated,
+    its FID or modes covered.
+
+    Args:
+        total_steps: the run's last step.
+        stream: where to write (default stderr).
+    """
+
+    def __init__(self, total_steps, stream=None, log_every=0.1, width=24):
+        super().__init__()
+        self.total_steps = int(total_steps)
+        self.stream = stream or sys.stderr
+        self.log_every = log_every
+        self.width = width
+        self._start = None
+        self._first_step = 0
+        self._last_draw = 0.0
+        self._next_log = 0.0
+        self._figures = ""
+
+    def on_train_begin(self, logs=None):
+        if self._start is None:  # a resumed run's two fits share one bar
+            self._start = time.time()
+            self._first_step = global_step(self.model)
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.time()
+        step = global_step(self.model)
+        interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
+        if interactive and now - self._last_draw < 0.25 and step < self.total_steps:
+            return
+        if not interactive and step / self.total_steps < self._next_log:
+            return
+        self._last_draw = now
+        self._next_log = (int(step / self.total_steps / self.log_every) + 1) * self.log_every
+        self.stream.write(("\r" if interactive else "") + self.line(step, now)
+                          + ("" if interactive else "\n"))
+        self.stream.flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        shown = [f"{name} {float(logs[name]):.3g}" for name in ("d_loss", "g_loss")
+                 if name in logs]
+        for name, label in (("fid", "FID"), ("modes_covered", "modes")):
+            if name in logs and np.isfinite(float(logs[name])):
+                shown.append(f"{label} {float(logs[name]):.4g}")
+        self._figures = f"epoch {epoch + 1}: " + ", ".join(shown)
+
+    def on_train_end(self, logs=None):
+        if hasattr(self.stream, "isatty") and self.stream.isatty():
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def line(self, step, now):
+        """The bar's text at `step`: e.g. `[#####-----] 5400/10800 50% 18.2 steps/s ETA 4:56`."""
+        done = min(step / max(self.total_steps, 1), 1.0)
+        filled = int(done * self.width)
+        seconds = max(now - (self._start or now), 1e-9)
+        rate = (step - self._first_step) / seconds
+        eta = (self.total_steps - step) / rate if rate > 0 else float("nan")
+        text = (f"[{'#' * filled}{'-' * (self.width - filled)}] {step}/{self.total_steps} "
+                f"{100 * done:3.0f}% {rate:5.1f} steps/s ETA {_clock(eta)}")
+        return f"{text}  {self._figures}" if self._figures else text
+
+
+def _clock(seconds):
+    if not np.isfinite(seconds):
+        return "--:--"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

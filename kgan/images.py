@@ -70,13 +70,17 @@ def save_samples(samples, path, modes=None):
     return _save_plot(samples.reshape(len(samples), -1), path, modes)
 
 
+def new_figure(nrows=1, ncols=1, figsize=None, dpi=90, squeeze=True, sharey=False):
+    """`(figure, axes)` like `pyplot.subplots`, without pyplot: kgan's pictures never change
+    matplotlib's global backend or figure list, so plots in a notebook still show."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize, dpi=dpi)
+    return figure, figure.subplots(nrows, ncols, squeeze=squeeze, sharey=sharey)
+
+
 def _save_plot(samples, path, modes):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(4, 4), dpi=80)
+    figure, axes = new_figure(figsize=(4, 4), dpi=80)
     if samples.shape[1] == 1:
         axes.hist(samples[:, 0], bins=50, density=True, color="tab:blue", alpha=0.8)
         for mode in np.ravel(modes) if modes is not None else ():
@@ -90,7 +94,6 @@ def _save_plot(samples, path, modes):
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    plt.close(figure)
     picture = np.array(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
     _write_png(picture, path)
     return picture

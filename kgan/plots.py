@@ -5,9 +5,11 @@
 
 ```
 plots/losses.png       d_loss, g_loss and D(x), D(G(z)) over training (metrics.csv)
+plots/quality.png      FID, KID and the classes or modes covered, against steps and seconds
 plots/samples.gif      the fixed-noise samples/epoch-*.png, one frame per epoch
 plots/modes.png        2-D toys: final samples over the true modes (3-std circles)
 plots/gaussian1d.png   gaussian1d: p_data, p_g, D(x) and D* dashed, a panel per epoch
+plots/gaussian1d.gif   the same, one frame per epoch
 ```
 
 Every plotting function returns the arrays it drew, so tests (and users) can
@@ -18,12 +20,17 @@ import csv
 import glob
 import math
 import os
+import tempfile
 
 import keras
 import numpy as np
+from matplotlib import patches
 from PIL import Image
 
 from kgan import data as data_lib
+from kgan import health
+from kgan import images
+from kgan import inference
 from kgan import runs
 from kgan import theory
 
@@ -50,9 +57,8 @@ def plot_losses(metrics_csv, path):
                for name in ("step", "d_loss", "g_loss", "real_score", "fake_score")
                if name in header or name in ("step", "g_loss")}
     has_discriminator = "d_loss" in columns
-    plt = _pyplot()
-    figure, panels = plt.subplots(1, 2 if has_discriminator else 1, dpi=90, squeeze=False,
-                                  figsize=(10, 4) if has_discriminator else (6, 4))
+    figure, panels = images.new_figure(1, 2 if has_discriminator else 1, squeeze=False,
+                                       figsize=(10, 4) if has_discriminator else (6, 4))
     loss_axes = panels[0, 0]
     if has_discriminator:
         loss_axes.plot(columns["step"], columns["d_loss"], "o-", label="discriminator loss")
@@ -69,6 +75,49 @@ def plot_losses(metrics_csv, path):
     for axes in panels.flat:
         axes.legend()
         axes.grid(alpha=0.3)
+    _save(figure, path)
+    return columns
+
+
+def plot_quality(metrics_csv, path):
+    """FID and KID (log scale) and the classes or modes covered, against steps and seconds.
+
+    Uses the evaluated epochs of a run's `metrics.csv`; returns None when it
+    has none, else the columns drawn (`step`, `seconds` cumulative, `fid`,
+    `kid`, `covered`).
+    """
+    with open(metrics_csv, newline="", encoding="utf-8") as file:
+        every = list(csv.DictReader(file))
+    elapsed = np.cumsum([np.nan_to_num(_float(row.get("seconds"))) for row in every])
+    rows = [(row, seconds) for row, seconds in zip(every, elapsed)
+            if math.isfinite(_float(row.get("fid")))]
+    if not rows:
+        return None
+    seconds = np.array([seconds for _, seconds in rows])
+    rows = [row for row, _ in rows]
+    columns = {
+        "step": np.array([_float(row["step"]) for row in rows]),
+        "seconds": seconds,
+        "fid": np.array([_float(row.get("fid")) for row in rows]),
+        "kid": np.array([_float(row.get("kid")) for row in rows]),
+        "covered": np.array([_float(row.get("classes_covered") or row.get("modes_covered"))
+                             for row in rows]),
+    }
+    figure, panels = images.new_figure(1, 3, figsize=(14, 4))
+    for axes, x, label in ((panels[0], columns["step"], "step"),
+                           (panels[1], columns["seconds"], "seconds of training")):
+        axes.plot(x, columns["fid"], "o-", label="FID")
+        if np.isfinite(columns["kid"]).any():
+            axes.plot(x, columns["kid"], "s-", label="KID")
+        axes.set(xlabel=label, ylabel="distance to the data (lower is better)", yscale="log",
+                 title=f"Sample quality against {label.split()[0]}")
+        axes.legend()
+        axes.grid(alpha=0.3, which="both")
+    panels[2].plot(columns["step"], columns["covered"], "o-", color="tab:green")
+    panels[2].set(xlabel="step", ylabel="covered", title="Classes or modes covered")
+    if np.isfinite(columns["covered"]).any():  # from 0, so that a flat 10 of 10 reads as such
+        panels[2].set_ylim(0, np.nanmax(columns["covered"]) * 1.1 + 0.5)
+    panels[2].grid(alpha=0.3)
     _save(figure, path)
     return columns
 
@@ -97,13 +146,13 @@ def gaussian1d_curves(gan, log_density, low, high, num_samples=5000, num_points=
     if gan.discriminator is None:  # a direct loss; D* still shows how far p_g is
         d = np.full_like(x, np.nan)
     else:
-        logits = np.asarray(gan.discriminator.predict(x[:, None].astype(np.float32), verbose=0))
+        logits = inference.predict(gan.discriminator, x[:, None].astype(np.float32))
         d = 1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))
     return {"x": x, "p_data": p_data, "p_g": p_g, "d": d,
             "d_star": theory.optimal_discriminator(p_data, p_g)}
 
 
-def plot_gaussian1d(panels, path, titles=None):
+def plot_gaussian1d(panels, path, titles=None, ylim=None):
     """Draws `gaussian1d_curves` results side by side, as in Goodfellow et al. (2014).
 
     Data density black dotted, generator density green, D(x) blue, D* dashed.
@@ -111,11 +160,10 @@ def plot_gaussian1d(panels, path, titles=None):
     Returns:
         `panels`, as drawn.
     """
-    plt = _pyplot()
     columns = min(len(panels), 5)
     rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), dpi=90,
-                                squeeze=False, sharey=True)
+    figure, axes = images.new_figure(rows, columns, figsize=(3.2 * columns, 2.8 * rows),
+                                     squeeze=False, sharey=True)
     for index, (axis, curves) in enumerate(zip(axes.flat, panels)):
         axis.plot(curves["x"], curves["p_data"], "k:", label="p_data")
         axis.plot(curves["x"], curves["p_g"], "g-", label="p_g")
@@ -124,11 +172,29 @@ def plot_gaussian1d(panels, path, titles=None):
         axis.plot(curves["x"], curves["d_star"], "b--", alpha=0.6, label="D*(x)")
         if titles:
             axis.set_title(titles[index])
+        if ylim is not None:
+            axis.set_ylim(*ylim)
     for axis in list(axes.flat)[len(panels):]:
         axis.axis("off")
     axes.flat[0].legend(fontsize="small")
     _save(figure, path)
     return panels
+
+
+def gaussian1d_gif(panels, titles, path, seconds_per_frame=0.6):
+    """An animated GIF of `gaussian1d_curves` panels, one frame each, on shared axes.
+
+    Returns:
+        The number of frames written.
+    """
+    top = max(max(np.nanmax(c["p_data"]), np.nanmax(c["p_g"]), 1.0) for c in panels)
+    with tempfile.TemporaryDirectory() as scratch:
+        frames = []
+        for index, (curves, title) in enumerate(zip(panels, titles)):
+            frame = os.path.join(scratch, f"frame-{index:04d}.png")
+            plot_gaussian1d([curves], frame, [title], ylim=(0.0, 1.05 * top))
+            frames.append(frame)
+        return samples_gif(frames, path, seconds_per_frame)
 
 
 def plot_modes(samples, modes, std, path, num_std=3.0):
@@ -139,11 +205,10 @@ def plot_modes(samples, modes, std, path, num_std=3.0):
     """
     samples = np.asarray(samples, np.float64).reshape(len(samples), -1)[:, :2]
     modes = np.asarray(modes, np.float64).reshape(-1, 2)
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(5, 5), dpi=90)
+    figure, axes = images.new_figure(figsize=(5, 5))
     axes.scatter(samples[:, 0], samples[:, 1], s=3, alpha=0.5, label="generated")
     for centre in modes:
-        axes.add_patch(plt.Circle(centre, num_std * std, fill=False, color="tab:red"))
+        axes.add_patch(patches.Circle(centre, num_std * std, fill=False, color="tab:red"))
     axes.scatter(modes[:, 0], modes[:, 1], marker="x", color="tab:red",
                  label=f"true modes ({num_std:g} std)")
     axes.set_aspect("equal", adjustable="datalim")
@@ -188,7 +253,8 @@ class Gaussian1dSnapshots(keras.callbacks.Callback):
         self.source = source
 
     def on_epoch_end(self, epoch, logs=None):
-        save_gaussian1d_snapshot(self.run_dir, epoch + 1, self.model, self.source)
+        if health.finite_weights(self.model):  # else a run stopping on NaN
+            save_gaussian1d_snapshot(self.run_dir, epoch + 1, self.model, self.source)
 
 
 def wants_gaussian1d_snapshots(source):
@@ -225,6 +291,8 @@ def plot_run(run_dir, gan=None, source=None, max_panels=10):
     if os.path.isfile(metrics_csv):
         plot_losses(metrics_csv, os.path.join(directory, "losses.png"))
         written.append(os.path.join(directory, "losses.png"))
+        if plot_quality(metrics_csv, os.path.join(directory, "quality.png")) is not None:
+            written.append(os.path.join(directory, "quality.png"))
     frames = sorted(glob.glob(os.path.join(run_dir, "samples", "epoch-*.png")))
     if frames:
         samples_gif(frames, os.path.join(directory, "samples.gif"))
@@ -255,6 +323,12 @@ def plot_run(run_dir, gan=None, source=None, max_panels=10):
         path = os.path.join(directory, "gaussian1d.png")
         plot_gaussian1d(panels, path, titles)
         written.append(path)
+        if snapshots:
+            every = [dict(np.load(s)) for s in snapshots]
+            gif = os.path.join(directory, "gaussian1d.gif")
+            gaussian1d_gif(every, [f"epoch {int(os.path.basename(s)[6:10])}" for s in snapshots],
+                           gif)
+            written.append(gif)
     return written
 
 
@@ -270,17 +344,7 @@ def _float(text):
         return math.nan
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    return pyplot
-
-
 def _save(figure, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, format="png")
-    _pyplot().close(figure)

@@ -134,7 +134,7 @@ def test_train_fills_the_run_directory(tiny_run):
     assert sorted(os.listdir(run_dir / "samples")) == ["epoch-0001.png", "epoch-0002.png"]
     # Checkpoints at steps 3, 5 (epoch end), 6, 9, 10; the last two are kept.
     assert sorted(os.listdir(run_dir / "checkpoints")) == [
-        "ckpt-00000009.keras", "ckpt-00000010.keras", "state.json"]
+        "ckpt-00000009.keras", "ckpt-00000010.keras", "state.json", "state.json.previous"]
     rows = (run_dir / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,step,d_loss,g_loss,real_score,fake_score")
     assert [row.split(",")[:2] for row in rows[1:]] == [["1", "5"], ["2", "10"]]
@@ -183,3 +183,30 @@ def test_sample_without_a_best_checkpoint_exits_2(tiny_run, tmp_path):
     run_dir, _ = tiny_run
     result = invoke("sample", run_dir, "--checkpoint", "best", "-o", tmp_path / "x.png")
     assert_user_error(result, "records no best checkpoint")
+
+
+def test_version_prints_kgans_version():
+    import kgan
+
+    for flag in ("--version", "-V"):
+        result = CliRunner().invoke(cli.main, [flag])
+        assert result.exit_code == 0 and result.output == f"kgan {kgan.__version__}\n"
+
+
+def test_quiet_and_verbose_together_are_refused(tmp_path):
+    result = invoke("train", write(tmp_path, TINY), "--quiet", "--verbose",
+                    "--run-dir", tmp_path / "run")
+    assert_user_error(result, "--quiet or --verbose, not both")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_run_progress_bar_shows_steps_speed_and_eta():
+    from kgan import callbacks
+
+    bar = callbacks.RunProgress(total_steps=200, width=10)
+    bar._start, bar._first_step = 100.0, 0
+    bar.on_epoch_end(0, {"d_loss": 0.5, "g_loss": 1.25, "fid": 42.0})
+    assert bar.line(50, now=110.0) == (
+        "[##--------] 50/200  25%   5.0 steps/s ETA 0:30  "
+        "epoch 1: d_loss 0.5, g_loss 1.25, FID 42"
+    )

@@ -47,12 +47,14 @@ def gaussian_run(tmp_path_factory):
 
 def test_training_draws_loss_curves_gif_and_the_1d_figure(gaussian_run):
     written = sorted(os.listdir(os.path.join(gaussian_run, "plots")))
-    assert written == ["gaussian1d", "gaussian1d.png", "losses.png", "samples.gif"]
+    assert written == ["gaussian1d", "gaussian1d.gif", "gaussian1d.png", "losses.png",
+                       "samples.gif"]
     open_image(os.path.join(gaussian_run, "plots", "losses.png"), 600, 300)
     figure = open_image(os.path.join(gaussian_run, "plots", "gaussian1d.png"), 600, 200)
     assert figure.format == "PNG"
-    gif = open_image(os.path.join(gaussian_run, "plots", "samples.gif"))
-    assert gif.format == "GIF" and gif.n_frames == 3  # one frame per epoch
+    for name in ("samples.gif", "gaussian1d.gif"):
+        gif = open_image(os.path.join(gaussian_run, "plots", name))
+        assert gif.format == "GIF" and gif.n_frames == 3  # one frame per epoch
 
 
 def test_the_plotted_d_star_is_theorys_optimal_discriminator(gaussian_run):

@@ -14,9 +14,15 @@ from kgan.cli.base import UserError
 @click.option("--run-dir", metavar="DIR", help="Run directory (default runs/<name>-<time>/).")
 @click.option("--resume", "resume_dir", metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its last checkpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(recipe, overrides, run_dir, resume_dir, quiet):
-    """Train a GAN as RECIPE (a YAML file) says, or resume a run."""
+@click.option("--quiet", is_flag=True, help="No progress bar: warnings and the summary only.")
+@click.option("--verbose", is_flag=True, help="Also Keras' progress bar of each epoch.")
+def train(recipe, overrides, run_dir, resume_dir, quiet, verbose):
+    """Train a GAN as RECIPE (a YAML file) says, or resume a run.
+
+    Shows one progress bar over the whole run with its ETA, and ends with a
+    summary of the results (FID, coverage, best epoch, time, memory) and the
+    paths of the samples, RUN_DIR/report.html and the generator.
+    """
     from kgan import runs
     from kgan import train as train_lib
 
@@ -24,7 +30,9 @@ def train(recipe, overrides, run_dir, resume_dir, quiet):
     _start_multi_worker_early(
         os.path.join(resume_dir, runs.RECIPE) if resume_dir else recipe, overrides
     )
-    verbose = 0 if quiet else 1
+    if quiet and verbose:
+        raise UserError("Give --quiet or --verbose, not both.")
+    verbose = 0 if quiet else 2 if verbose else 1
     if resume_dir is not None:
         if recipe or overrides or run_dir:
             raise UserError(
