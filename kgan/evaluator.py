@@ -10,18 +10,23 @@ with Inception-v3 weights that you supply.
 Example:
 
 ```python
-kgan.evaluator.train_evaluator("mnist")      # once: `kgan evaluator train mnist`
-evaluator = kgan.evaluator.load_evaluator("mnist")
+evaluator = kgan.evaluator.load_evaluator("mnist")   # ships with kgan
 features = evaluator.features(images)
 ```
 
 `kgan.quality.evaluate_generator` measures a generator with them.
 
-Evaluators live in `~/.cache/kgan/evaluators/<dataset>.keras`, or under
-`$KGAN_CACHE_DIR/evaluators/` when that variable is set.
+Where an evaluator comes from (`find_evaluator`): one you trained yourself
+(`kgan evaluator train DATASET`) is cached in `~/.cache/kgan/evaluators/`, or
+under `$KGAN_CACHE_DIR/evaluators/` when that variable is set, and comes
+first; MNIST's and Fashion-MNIST's ship with kgan (`kgan/evaluators/`,
+trained by `bin/train_evaluator.py --package` from seed 0, their test
+accuracy and SHA-256 recorded beside them and checked at load); any other
+labelled tensorflow-datasets image dataset trains its own on first use (one
+epoch, about a minute on a CPU for 60,000 small images), cached for next time.
 """
 
-import collections.abc
+import hashlib
 import json
 import math
 import os
@@ -33,10 +38,13 @@ import tensorflow as tf
 
 from kgan import data as data_lib
 from kgan import errors
+from kgan import inference
 
 CACHE_ENV = "KGAN_CACHE_DIR"
 FEATURE_LAYER = "features"
-_REFERENCE_VERSION = 1
+PACKAGED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evaluators")
+"""The evaluators that ship with kgan (package data)."""
+_REFERENCE_VERSION = 2
 
 
 def cache_dir():
@@ -48,6 +56,11 @@ def cache_dir():
 def cache_path(dataset):
     """The cached evaluator file of `dataset`, e.g. `.../evaluators/mnist.keras`."""
     return os.path.join(cache_dir(), f"{_check_dataset_name(dataset)}.keras")
+
+
+def packaged_path(dataset):
+    """The evaluator of `dataset` that ships with kgan (it may not exist)."""
+    return os.path.join(PACKAGED_DIR, f"{_check_dataset_name(dataset)}.keras")
 
 
 def build_classifier(input_shape, num_classes, feature_units=128, seed=0):
@@ -118,22 +131,32 @@ class Evaluator:
     def features_and_logits(self, images, batch_size=500):
         """Both outputs in one pass: `([n, feature_units], [n, num_classes])`."""
         images = self._fit_images(images)
-        features, logits = self._both.predict(images, batch_size=batch_size, verbose=0)
+        features, logits = inference.predict(self._both, images, batch_size=batch_size)
         return features.astype(np.float64), logits
 
     def save(self, path):
-        """Writes the classifier (`path`, a `.keras` file) and its info (`path` + `.json`)."""
+        """Writes the classifier (`path`, a `.keras` file, without optimizer state) and its
+        info (`path` + `.json`, with the file's SHA-256)."""
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.classifier.save(path)
+        self.classifier.save(path, include_optimizer=False)
+        self.info["sha256"] = _sha256(path)
         with open(path + ".json", "w", encoding="utf-8") as file:
             json.dump(self.info, file, indent=1)
 
     @classmethod
     def load(cls, path, dataset=None):
+        """Loads an evaluator, checking the file against the SHA-256 its info records."""
         info = {}
         if os.path.isfile(path + ".json"):
             with open(path + ".json", encoding="utf-8") as file:
                 info = json.load(file)
+        if info.get("sha256") and info["sha256"] != _sha256(path):
+            raise errors.KganError(
+                f"The evaluator file {path} does not match the SHA-256 recorded in "
+                f"{path}.json: it is damaged or was replaced. Reinstall kgan (for the "
+                f"evaluators it ships) or retrain it with `kgan evaluator train "
+                f"{dataset or 'DATASET'}`."
+            )
         return cls(keras.models.load_model(path, compile=False), dataset, info)
 
     def _fit_images(self, images):
@@ -214,33 +237,63 @@ def train_evaluator(dataset, epochs=None, batch_size=128, seed=0, path=None, ver
     evaluator = Evaluator(classifier, dataset, info)
     path = path or cache_path(dataset)
     evaluator.save(path)
-    _save_reference(evaluator, path, test_x, test_y)
+    _save_reference(evaluator, dataset, path, test_x, test_y)
     return evaluator
 
 
+def evaluator_path(dataset):
+    """The file `load_evaluator` reads for `dataset`: the cached one, else the shipped one.
+
+    Returns None when neither exists.
+    """
+    for path in (cache_path(dataset), packaged_path(dataset)):
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def load_evaluator(dataset, path=None):
-    """The cached evaluator of `dataset`, or a KganError saying how to train it."""
-    path = path or cache_path(dataset)
-    if not os.path.isfile(path):
-        raise errors.KganError(
-            f'No evaluator for dataset "{dataset}" at {path}. Train it once with '
-            f"`kgan evaluator train {dataset}` (a small CNN, a few CPU-minutes), "
-            f"or set {CACHE_ENV} to the directory that holds evaluators/{dataset}.keras."
+    """The evaluator of `dataset` (`path`, else `evaluator_path`), or a KganError saying how
+    to get one."""
+    path = path or evaluator_path(dataset)
+    if path is None or not os.path.isfile(path):
+        raise errors.MissingFileError(
+            f'No evaluator for dataset "{dataset}" at {path or cache_path(dataset)}, and kgan '
+            f"ships none for it. Train it once with `kgan evaluator train {dataset}` (a small "
+            f"CNN, a few CPU-minutes), or set {CACHE_ENV} to the directory that holds "
+            f"evaluators/{dataset}.keras."
         )
     return Evaluator.load(path, dataset)
 
 
+def find_evaluator(dataset, train_missing=True, verbose=1, data_dir=None):
+    """The evaluator of a tfds dataset: cached, shipped, or trained now and cached.
+
+    Args:
+        dataset: a tfds name.
+        train_missing: train one (`FIRST_USE_EPOCHS`, progress bar) where
+            there is none yet; False raises the error of `load_evaluator`.
+    """
+    if evaluator_path(dataset) is not None or not train_missing:
+        return load_evaluator(dataset)
+    return train_evaluator(dataset, epochs=FIRST_USE_EPOCHS, verbose=verbose,
+                           data_dir=data_dir)
+
+
 def reference_features(evaluator, dataset, path=None, data_dir=None):
-    """Features and labels of the test split, cached beside the evaluator.
+    """Features and labels of the test split, cached in the cache directory.
+
+    Computed once per evaluator file (`path`, default `evaluator_path`); the
+    cache is keyed by that file's SHA-256.
 
     Returns:
         `(features [n, d], labels [n])`.
     """
-    path = path or cache_path(dataset)
-    reference = _load_reference(path)
+    path = path or evaluator_path(dataset)
+    reference = _load_reference(dataset, path)
     if reference is None:
         test_x, test_y, _ = read_split(dataset, "test", data_dir)
-        reference = _save_reference(evaluator, path, test_x, test_y)
+        reference = _save_reference(evaluator, dataset, path, test_x, test_y)
     return reference
 
 
@@ -323,6 +376,8 @@ class InceptionFeatures:
 
 
 DEFAULT_EPOCHS = {"mnist": 4, "fashion_mnist": 8}
+FIRST_USE_EPOCHS = 1
+"""Epochs of an evaluator trained on first use (about a minute for 60,000 small images)."""
 
 
 def read_split(dataset, split, data_dir):
@@ -330,44 +385,47 @@ def read_split(dataset, split, data_dir):
     if data_dir is not None:
         config["data_dir"] = data_dir
     source = data_lib.load(config)
-    return (*read_arrays(source), source)
+    return (*data_lib.arrays(source), source)
 
 
-def read_arrays(source, limit=None):
-    """`(x, y)` numpy arrays of a `DataSource`'s first `limit` examples (all if None)."""
-    dataset = source.dataset if limit is None else source.dataset.take(limit)
-    x, y = [], []
-    for x_batch, y_batch in dataset.batch(4096).prefetch(tf.data.AUTOTUNE):
-        x.append(x_batch.numpy())
-        y.append(y_batch.numpy())
-    return np.concatenate(x), np.concatenate(y)
-
-
-def _reference_path(path):
-    return os.path.splitext(path)[0] + ".reference.npz"
+def _reference_path(dataset):
+    return os.path.join(cache_dir(), f"{dataset}.reference.npz")
 
 
 def _fingerprint(path):
-    stat = os.stat(path)
-    return f"{_REFERENCE_VERSION}:{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{_REFERENCE_VERSION}:{_sha256(path)}"
 
 
-def _save_reference(evaluator, path, images, labels):
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _save_reference(evaluator, dataset, path, images, labels):
     features = evaluator.features(images)
-    if os.path.isfile(path):
-        np.savez(_reference_path(path), features=features, labels=labels,
+    if path is not None and os.path.isfile(path):
+        os.makedirs(cache_dir(), exist_ok=True)
+        tmp = _reference_path(dataset) + ".partial.npz"
+        np.savez(tmp, features=features.astype(np.float32), labels=labels,
                  fingerprint=_fingerprint(path))
+        os.replace(tmp, _reference_path(dataset))
     return features, labels
 
 
-def _load_reference(path):
-    reference_path = _reference_path(path)
-    if not (os.path.isfile(reference_path) and os.path.isfile(path)):
+def _load_reference(dataset, path):
+    reference_path = _reference_path(dataset)
+    if path is None or not (os.path.isfile(reference_path) and os.path.isfile(path)):
         return None
-    with np.load(reference_path) as stored:
-        if str(stored["fingerprint"]) != _fingerprint(path):
-            return None  # the evaluator was retrained since
-        return stored["features"], stored["labels"]
+    try:
+        with np.load(reference_path) as stored:
+            if str(stored["fingerprint"]) != _fingerprint(path):
+                return None  # another evaluator since
+            return stored["features"].astype(np.float64), stored["labels"]
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache file is computed again
 
 
 def _check_dataset_name(dataset):

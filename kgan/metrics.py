@@ -16,6 +16,7 @@ coverage = kgan.metrics.class_coverage(evaluator.predict_classes(samples), 10)
 """
 
 import collections
+import math
 
 import numpy as np
 
@@ -257,6 +258,57 @@ def toy_mode_metrics(samples, modes, std, num_std=3.0, min_share=0.008):
     }
 
 
+def ks_distance(samples, cdf):
+    """Kolmogorov-Smirnov distance between 1-D `samples` and a distribution's `cdf`.
+
+    sup_x |F_n(x) - F(x)|, where F_n is the samples' empirical CDF.
+    """
+    x = np.sort(np.asarray(samples, np.float64).reshape(-1))
+    if x.size == 0:
+        raise errors.KganError("ks_distance needs at least one sample.")
+    expected = np.asarray(cdf(x), np.float64)
+    n = len(x)
+    above = np.arange(1, n + 1) / n - expected
+    below = expected - np.arange(n) / n
+    return float(max(above.max(), below.max()))
+
+
+def ks_two_sample(a, b):
+    """Kolmogorov-Smirnov distance between two 1-D samples' empirical CDFs."""
+    a = np.sort(np.asarray(a, np.float64).reshape(-1))
+    b = np.sort(np.asarray(b, np.float64).reshape(-1))
+    if a.size == 0 or b.size == 0:
+        raise errors.KganError("ks_two_sample needs at least one value in each sample.")
+    points = np.concatenate([a, b])
+    cdf_a = np.searchsorted(a, points, side="right") / a.size
+    cdf_b = np.searchsorted(b, points, side="right") / b.size
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
+def parzen_log_likelihoods(samples, data, sigma, batch_size=500):
+    """Each row of `data`'s log density under a Gaussian Parzen window on `samples`.
+
+    log p(x) = log mean_i exp(-|x - s_i|^2 / (2 sigma^2)) - d log(sigma sqrt(2 pi)),
+    the estimate of Goodfellow et al. (2014, Table 1) after Breuleux et al.
+    (2011), for `[n, d]` samples and `[m, d]` data (any shapes, flattened).
+
+    Returns:
+        `[m]` float64 log likelihoods, in nats.
+    """
+    return _parzen(_flat(samples), _flat(data), [sigma], batch_size)[0]
+
+
+def parzen_sigma(samples, validation, sigmas, batch_size=500):
+    """The bandwidth of `sigmas` under which `validation` is likeliest (the paper's choice).
+
+    Returns:
+        `(sigma, mean log likelihood of each sigma)`.
+    """
+    sigmas = [float(s) for s in sigmas]
+    means = [ll.mean() for ll in _parzen(_flat(samples), _flat(validation), sigmas, batch_size)]
+    return sigmas[int(np.argmax(means))], means
+
+
 def kl_divergence(p, q):
     """KL(p || q) in nats of two discrete distributions; inf where q = 0 < p."""
     p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
@@ -264,6 +316,32 @@ def kl_divergence(p, q):
     if np.any(q[support] <= 0):
         return float("inf")
     return float(np.sum(p[support] * np.log(p[support] / q[support])))
+
+
+def _parzen(samples, data, sigmas, batch_size):
+    """`[len(sigmas), m]` Parzen log likelihoods; distances computed once for all sigmas."""
+    n, dim = samples.shape
+    sample_norms = np.sum(samples**2, axis=1)
+    out = np.empty((len(sigmas), len(data)))
+    for start in range(0, len(data), batch_size):
+        chunk = data[start:start + batch_size]
+        squared = np.maximum(
+            np.sum(chunk**2, axis=1)[:, None] + sample_norms[None, :] - 2.0 * chunk @ samples.T,
+            0.0,
+        )
+        for row, sigma in enumerate(sigmas):
+            exponent = -squared / (2.0 * sigma**2)
+            peak = exponent.max(axis=1, keepdims=True)
+            log_mean = peak[:, 0] + np.log(np.exp(exponent - peak).sum(axis=1) / n)
+            out[row, start:start + len(chunk)] = (
+                log_mean - dim * math.log(sigma * math.sqrt(2.0 * math.pi))
+            )
+    return out
+
+
+def _flat(x):
+    x = np.asarray(x, np.float64)
+    return x.reshape(len(x), -1)
 
 
 def _trace_sqrt_product(sigma1, sigma2):

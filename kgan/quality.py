@@ -24,7 +24,6 @@ minutes training a classifier unasked. The toys (`ring2d`, `grid2d`,
 
 import collections.abc
 import math
-import os
 
 import keras
 import numpy as np
@@ -33,6 +32,8 @@ import tensorflow as tf
 from kgan import data as data_lib
 from kgan import errors
 from kgan import evaluator as evaluator_lib
+from kgan import health
+from kgan import inference
 from kgan import metrics
 from kgan import noise
 from kgan import runs
@@ -128,7 +129,55 @@ def generate(generator, num_samples, seed=0, batch_size=500):
             f"Expected a kgan.GAN or a generator keras.Model, got {type(generator).__name__}."
         )
     z = noise.sample(num_samples, generator.input_shape[-1], seed)
-    return generator.predict(z, batch_size=batch_size, verbose=0)
+    return inference.predict(generator, z, batch_size=batch_size)
+
+
+PARZEN_SIGMAS = tuple(float(s) for s in np.logspace(-1.0, 0.0, 10))
+"""The bandwidths the paper's code tries (0.1 to 1, ten log-spaced): `parzen_ll.py`."""
+
+
+def parzen_estimate(generator, dataset="mnist", num_samples=10_000, seed=0,
+                    sigmas=PARZEN_SIGMAS, num_validation=1_000, data_dir=None):
+    """The Parzen-window log-likelihood of Goodfellow et al. (2014), Table 1, as they ran it.
+
+    A Gaussian Parzen window is fitted to `num_samples` generated images; its
+    bandwidth is the one of `sigmas` under which the first `num_validation`
+    images of the validation split (train examples 50,000 to 59,999, which
+    the paper's code sets aside) are likeliest; the result is the mean log
+    likelihood of the test split's images under that window, with its
+    standard error. Pixels are in [0, 1], as in the paper.
+
+    The estimate says little about sample quality: in high dimensions Parzen
+    windows need far more samples than 10,000, a model of blurry or few
+    distinct images can score well, and good samples can score badly (Theis,
+    van den Oord & Bethge 2016). kgan reports it to compare with the paper.
+
+    Returns:
+        `{"parzen_log_likelihood", "parzen_std_error", "parzen_sigma",
+        "parzen_num_samples"}`, in nats per image.
+    """
+    config = {"name": "tfds", "dataset": dataset}
+    if data_dir is not None:
+        config["data_dir"] = data_dir
+    source = data_lib.load(config)
+    if source.sample_shape[-1:] != (1,) or len(source.sample_shape) != 3:
+        raise errors.KganError(
+            f"The Parzen estimate is the paper's for grayscale images (MNIST); dataset "
+            f"{dataset!r} has samples of shape {source.sample_shape}."
+        )
+    samples = (generate(generator, num_samples, seed) + 1.0) / 2.0
+    validation, _ = data_lib.arrays(
+        data_lib.load({**config, "split": "train[50000:60000]"}), limit=num_validation
+    )
+    test, _ = data_lib.arrays(data_lib.load({**config, "split": "test"}))
+    sigma, _ = metrics.parzen_sigma(samples, (validation + 1.0) / 2.0, sigmas)
+    log_likelihoods = metrics.parzen_log_likelihoods(samples, (test + 1.0) / 2.0, sigma)
+    return {
+        "parzen_log_likelihood": float(log_likelihoods.mean()),
+        "parzen_std_error": float(log_likelihoods.std() / np.sqrt(len(log_likelihoods))),
+        "parzen_sigma": sigma,
+        "parzen_num_samples": int(num_samples),
+    }
 
 
 def _distances(real_features, fake_features, num_kid_subsets, k, seed):
@@ -147,7 +196,7 @@ def _distances(real_features, fake_features, num_kid_subsets, k, seed):
 
 def _evaluate_toy(samples, source, seed, num_kid_subsets, k):
     samples = np.asarray(samples, np.float64).reshape(len(samples), -1)
-    real, _ = evaluator_lib.read_arrays(source, limit=len(samples))
+    real, _ = data_lib.arrays(source, limit=len(samples))
     results = {"num_samples": len(samples)}
     results.update(_distances(real.astype(np.float64).reshape(len(real), -1), samples,
                               num_kid_subsets, k, seed))
@@ -160,6 +209,33 @@ def _evaluate_toy(samples, source, seed, num_kid_subsets, k):
     return results
 
 
+def measurement_target(source, data_config, echo=print, train_missing=True):
+    """What `evaluate_generator` measures a run against: `(target, evaluator)`.
+
+    The toys are measured in their own coordinates (`target` is the source,
+    no evaluator); labelled tfds image datasets by their evaluator
+    (`kgan.evaluator.find_evaluator`: yours, kgan's, or one trained now).
+    Anything else gives `(None, None)`, after a warning that says why.
+    """
+    if getattr(source, "modes", None) is not None:
+        return source, None
+    name = data_config.get("dataset") if data_config.get("name") == "tfds" else None
+    if name is not None and source.num_classes:
+        if evaluator_lib.evaluator_path(name) is None and train_missing:
+            echo(f'No evaluator for "{name}" yet: training one '
+                 f"({evaluator_lib.FIRST_USE_EPOCHS} epoch), cached for the next runs.")
+        return name, evaluator_lib.find_evaluator(name, train_missing=train_missing,
+                                                  data_dir=data_config.get("data_dir"))
+    if name is None:
+        reason = (f'kgan has no evaluator for dataset "{data_config.get("name")}" (evaluators '
+                  "exist for labelled tfds datasets and the toys)")
+    else:
+        reason = f'tfds dataset "{name}" has no class labels, which evaluators learn from'
+    echo(f"Warning: evaluation is on (eval.every_epochs) but {reason}. Training goes on "
+         "without evaluation.")
+    return None, None
+
+
 class Evaluation(keras.callbacks.Callback):
     """Every `every_epochs` epochs: FID and friends to `logs`, TensorBoard, best checkpoint.
 
@@ -168,8 +244,7 @@ class Evaluation(keras.callbacks.Callback):
 
     Args:
         run_dir: the run directory (`checkpoints/best.keras` goes there).
-        source: the run's `kgan.data.DataSource`.
-        data_config: the recipe's `data:` section (names the tfds dataset).
+        target, evaluator: what `measurement_target` returns for the run.
         every_epochs: evaluate after every this many epochs.
         num_samples: generated samples per evaluation.
         seed: their noise seed.
@@ -177,31 +252,28 @@ class Evaluation(keras.callbacks.Callback):
         echo: prints the one-line summary of each evaluation (and warnings).
     """
 
-    def __init__(self, run_dir, source, data_config, every_epochs, num_samples, seed=0,
+    def __init__(self, run_dir, target, evaluator, every_epochs, num_samples, seed=0,
                  writer=None, echo=print):
         super().__init__()
         self.run_dir = run_dir
-        self.source = source
-        self.data_config = dict(data_config)
+        self._target = target  # what evaluate_generator measures against; None: skip
+        self._evaluator = evaluator
         self.every_epochs = every_epochs
         self.num_samples = num_samples
         self.seed = seed
         self.writer = writer
         self.echo = echo
-        self._target = None  # what evaluate_generator measures against; None: skip
-        self._evaluator = None
-        self._warned = False
         self.best_fid = math.inf
 
     def on_train_begin(self, logs=None):
         best = runs.best_checkpoint(self.run_dir)
         self.best_fid = best["fid"] if best and "fid" in best else math.inf
-        if self._target is None and not self._warned:
-            self._target = self._find_target()
 
     def on_epoch_end(self, epoch, logs=None):
         if self._target is None or (epoch + 1) % self.every_epochs:
             return
+        if not health.finite_weights(self.model.sampler):
+            return  # a run stopping on NaN; `kgan.health` reports it
         results = evaluate_generator(
             self.model, self._target, num_samples=self.num_samples, seed=self.seed,
             evaluator=self._evaluator,
@@ -224,21 +296,3 @@ class Evaluation(keras.callbacks.Callback):
         self.echo(f"Epoch {epoch + 1} evaluation: " + ", ".join(
             f"{name} {value:.4g}" for name, value in scores.items())
             + (" (best so far: checkpoints/best.keras)" if improved else ""))
-
-    def _find_target(self):
-        if getattr(self.source, "modes", None) is not None:
-            return self.source
-        name = self.data_config.get("dataset") if self.data_config.get("name") == "tfds" else None
-        if name is not None and os.path.isfile(evaluator_lib.cache_path(name)):
-            self._evaluator = evaluator_lib.load_evaluator(name)
-            return name
-        self._warned = True
-        if name is None:
-            why = (f'kgan has no evaluator for dataset "{self.data_config.get("name")}" '
-                   "(evaluators exist for labelled tfds datasets and the toys)")
-        else:
-            why = (f'no evaluator for "{name}" is cached at {evaluator_lib.cache_path(name)}; '
-                   f"train one first with `kgan evaluator train {name}`")
-        self.echo(f"Warning: eval.every_epochs is {self.every_epochs} but {why}. "
-                  "Training goes on without evaluation.")
-        return None

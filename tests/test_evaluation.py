@@ -96,18 +96,39 @@ def test_tensorboard_gets_the_eval_scalars(ring_run):
     assert "epoch/fid" not in tags  # written once, under eval/
 
 
-def test_without_a_cached_evaluator_training_warns_once_and_skips(tmp_path, monkeypatch):
+def test_with_an_empty_cache_mnist_is_measured_by_the_evaluator_kgan_ships(
+    tmp_path, monkeypatch
+):
     if not PREPARED_TFDS.is_dir() and "TFDS_DATA_DIR" not in os.environ:
         pytest.skip("needs the prepared MNIST tensorflow-datasets data")
     monkeypatch.setenv("TFDS_DATA_DIR", os.environ.get("TFDS_DATA_DIR", str(PREPARED_TFDS)))
     monkeypatch.setenv(evaluator.CACHE_ENV, str(tmp_path / "empty-cache"))
+    assert evaluator.evaluator_path("mnist") == evaluator.packaged_path("mnist")
     lines = []
     run_dir = str(tmp_path / "run")
     recipe = tiny_recipe({"name": "tfds", "dataset": "mnist", "split": "train[:128]"}, epochs=2)
     train.train(recipe, run_dir, verbose=0, echo=lines.append)
+    # (A two-step generator collapses, and health says so; nothing about the evaluator.)
+    assert not [line for line in lines if "evaluator" in line.lower() or "training one" in line]
+    assert all(float(row["fid"]) > 0 for row in read_rows(run_dir))
+    # Only the test split's features were cached; no evaluator was trained.
+    assert os.listdir(tmp_path / "empty-cache" / "evaluators") == ["mnist.reference.npz"]
+
+
+def test_an_unlabelled_image_dataset_warns_once_and_trains_without_evaluation(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    from PIL import Image
+    import numpy as np
+
+    for index in range(40):
+        Image.fromarray(np.full((8, 8, 3), index * 6, np.uint8)).save(folder / f"{index}.png")
+    lines = []
+    run_dir = str(tmp_path / "run")
+    recipe = tiny_recipe({"name": "images", "path": str(folder)}, epochs=2)
+    train.train(recipe, run_dir, verbose=0, echo=lines.append)
     warnings = [line for line in lines if line.startswith("Warning")]
-    assert len(warnings) == 1 and "kgan evaluator train mnist" in warnings[0]
-    assert not os.path.exists(tmp_path / "empty-cache")  # nothing trained implicitly
+    assert len(warnings) == 1 and 'no evaluator for dataset "images"' in warnings[0]
     assert [row["fid"] for row in read_rows(run_dir)] == ["", ""]
     with pytest.raises(KganError, match="no best checkpoint"):
         runs.load_run(run_dir, "best")
@@ -146,8 +167,9 @@ def test_a_resumed_run_keeps_its_best_unless_beaten(ring_run, tmp_path):
     run = runs.load_run(run_dir)
     runs.save_best(run.gan, run_dir, 5, {"fid": 1e-9})  # as if the killed run had scored this
     lines = []
-    callback = quality.Evaluation(run_dir, data.load(run.recipe["data"]), run.recipe["data"],
-                                     every_epochs=1, num_samples=200, echo=lines.append)
+    source = data.load(run.recipe["data"])
+    callback = quality.Evaluation(run_dir, *quality.measurement_target(source, run.recipe["data"]),
+                                  every_epochs=1, num_samples=200, echo=lines.append)
     callback.set_model(run.gan)
     callback.on_train_begin()
     assert callback.best_fid == 1e-9

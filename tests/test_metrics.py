@@ -2,12 +2,15 @@
 
 import math
 import os
+import pathlib
 
 import numpy as np
 import pytest
 
 from kgan import errors
 from kgan import metrics
+
+PREPARED_TFDS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "tensorflow_datasets"
 
 
 def _gaussian(rng, mean, covariance, n):
@@ -298,7 +301,7 @@ def test_evaluator_is_cached_under_kgan_cache_dir_and_reloads_the_same_features(
     images, labels = _two_class_images(64, seed=1)
     np.testing.assert_allclose(loaded.features(images), tiny_evaluator.features(images),
                                atol=1e-5)
-    assert loaded.info == {"test_accuracy": None}
+    assert loaded.info["test_accuracy"] is None and len(loaded.info["sha256"]) == 64
     assert np.mean(loaded.predict_classes(images) == labels) > 0.95
 
 
@@ -311,8 +314,27 @@ def test_default_cache_dir_is_under_the_home_cache(monkeypatch):
 
 def test_a_missing_evaluator_says_how_to_train_it(tmp_path, monkeypatch):
     monkeypatch.setenv("KGAN_CACHE_DIR", str(tmp_path))
-    with pytest.raises(kgan.KganError, match="kgan evaluator train mnist"):
-        evaluator_lib.load_evaluator("mnist")
+    with pytest.raises(FileNotFoundError, match="kgan evaluator train kmnist"):
+        evaluator_lib.load_evaluator("kmnist")
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_kgan_ships_mnist_and_fashion_mnist_evaluators_with_their_checksums(dataset):
+    path = evaluator_lib.packaged_path(dataset)
+    loaded = evaluator_lib.load_evaluator(dataset, path)
+    assert loaded.info["dataset"] == dataset and loaded.info["seed"] == 0
+    assert loaded.info["test_accuracy"] > (0.99 if dataset == "mnist" else 0.90)
+    assert len(loaded.info["sha256"]) == 64
+
+
+def test_a_damaged_evaluator_file_is_refused(tiny_evaluator, tmp_path):
+    path = str(tmp_path / "two_class.keras")
+    tiny_evaluator.save(path)
+    with open(path, "r+b") as file:
+        file.seek(100)
+        file.write(b"\0\0\0\0")
+    with pytest.raises(kgan.KganError, match="does not match the SHA-256"):
+        evaluator_lib.load_evaluator("two_class", path)
 
 
 def test_real_images_score_a_small_fid_and_noise_a_large_one(tiny_evaluator):
@@ -402,3 +424,49 @@ def test_kgan_evaluate_prints_a_table_and_writes_json_for_a_toy_run(tmp_path):
         saved = json.load(file)
     assert saved["num_modes"] == 8 and saved["num_samples"] == 400
     assert 0 <= saved["modes_covered"] <= 8 and saved["fid"] > 0
+
+
+# --- The Parzen-window estimate of the 2014 paper's Table 1 -------------------------
+
+
+def test_parzen_log_likelihoods_are_the_gaussian_mixture_densities():
+    rng = np.random.default_rng(0)
+    samples, data = rng.normal(size=(50, 3)), rng.normal(size=(7, 3))
+    sigma = 0.8
+    expected = [
+        np.log(np.mean([np.prod(np.exp(-0.5 * ((x - s) / sigma) ** 2)
+                                / (sigma * np.sqrt(2 * np.pi))) for s in samples]))
+        for x in data
+    ]
+    np.testing.assert_allclose(metrics.parzen_log_likelihoods(samples, data, sigma), expected,
+                               rtol=1e-10)
+
+
+def test_parzen_sigma_is_the_bandwidth_under_which_validation_is_likeliest():
+    rng = np.random.default_rng(1)
+    samples = rng.normal(size=(400, 2))
+    sigmas = [0.01, 0.3, 3.0]
+    near = samples[:20] + 1e-3 * rng.normal(size=(20, 2))  # on top of samples: narrow wins
+    assert metrics.parzen_sigma(samples, near, sigmas)[0] == 0.01
+    fresh = rng.normal(size=(200, 2))  # new draws from the same Gaussian: a middle bandwidth
+    chosen, means = metrics.parzen_sigma(samples, fresh, sigmas)
+    assert chosen == 0.3 and means[1] == max(means)
+
+
+def test_the_parzen_protocol_scores_real_digits_above_noise(monkeypatch):
+    if "TFDS_DATA_DIR" not in os.environ and not PREPARED_TFDS.is_dir():
+        pytest.skip("needs the prepared MNIST tensorflow-datasets data")
+    monkeypatch.setenv("TFDS_DATA_DIR", os.environ.get("TFDS_DATA_DIR", str(PREPARED_TFDS)))
+    real, _ = data_lib.arrays(data_lib.load(
+        {"name": "tfds", "dataset": "mnist", "split": "train[:1000]"}))
+    noise = np.random.default_rng(0).uniform(-1, 1, real.shape).astype("float32")
+    estimates = {}
+    for name, images in (("real", real), ("noise", noise)):
+        monkeypatch.setattr(quality, "generate", lambda *args, images=images: images)
+        estimates[name] = quality.parzen_estimate(None, "mnist", num_samples=1000,
+                                                  num_validation=200)
+    real_estimate = estimates["real"]
+    assert real_estimate["parzen_sigma"] in quality.PARZEN_SIGMAS
+    noise_estimate = estimates["noise"]["parzen_log_likelihood"]
+    assert real_estimate["parzen_log_likelihood"] > noise_estimate + 100
+    assert 0 < real_estimate["parzen_std_error"] < 5

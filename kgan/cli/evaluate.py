@@ -7,6 +7,7 @@ import os
 import click
 
 from kgan.cli.base import CHECKPOINT_HELP
+from kgan.cli.base import UserError
 
 
 @click.group()
@@ -55,7 +56,10 @@ def show_command(dataset):
               help=CHECKPOINT_HELP)
 @click.option("-o", "--output", default=None, metavar="JSON",
               help="Where to write the results (default RUN_DIR/evaluation.json).")
-def evaluate(run_dir, num_samples, seed, checkpoint, output):
+@click.option("--parzen", is_flag=True,
+              help="Add the Parzen-window log-likelihood of the 2014 paper's Table 1 "
+              "(MNIST; 10,000 samples; a few minutes).")
+def evaluate(run_dir, num_samples, seed, checkpoint, output, parzen):
     """Measure the samples of RUN_DIR's generator: FID, KID, precision/recall, modes."""
     from kgan import quality
     from kgan import runs
@@ -63,6 +67,15 @@ def evaluate(run_dir, num_samples, seed, checkpoint, output):
     run = runs.load_run(run_dir, checkpoint=checkpoint)
     results = quality.evaluate_generator(run.gan, run.recipe["data"], num_samples, seed)
     results = {"checkpoint": run.checkpoint_path, **results}
+    if parzen:
+        data = run.recipe["data"]
+        if data.get("name") != "tfds":
+            raise UserError(
+                f"--parzen measures against a tensorflow-datasets image dataset (the "
+                f"paper's MNIST); this run's data is {data.get('name')!r}."
+            )
+        results.update(quality.parzen_estimate(run.gan, data["dataset"], seed=seed,
+                                               data_dir=data.get("data_dir")))
     width = max(len(key) for key in results)
     for key, value in results.items():
         shown = f"{value:.4f}" if isinstance(value, float) and math.isfinite(value) else value
