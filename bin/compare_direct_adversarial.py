@@ -2,13 +2,12 @@
 
 The direct method that the GAN paper is contrasted with, a generative
 moment-matching network (recipes/gmmn_mnist.yaml), and the adversarial one
-(DCGAN, recipes/mnist.yaml) are measured alike: the same evaluator, test
+(the unconditional DCGAN, recipes/mnist_unconditional.yaml) are measured alike: the same evaluator, test
 split, number of samples and noise seed.
 
     export TFDS_DATA_DIR=/work/shared/tensorflow_datasets
-    kgan evaluator train mnist      # once; skip it when the evaluator is cached
     kgan train recipes/gmmn_mnist.yaml --run-dir runs/gmmn-mnist --quiet
-    kgan train recipes/mnist.yaml --run-dir runs/dcgan-mnist --quiet
+    kgan train recipes/mnist_unconditional.yaml --run-dir runs/dcgan-mnist --quiet
     python bin/compare_direct_adversarial.py runs/gmmn-mnist runs/dcgan-mnist
 
 Prints a Markdown table, a row per run: its loss, the networks' sizes, the
@@ -30,7 +29,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kgan import evaluator as evaluator_lib  # noqa: E402
 from kgan import quality  # noqa: E402
 from kgan import runs  # noqa: E402
 

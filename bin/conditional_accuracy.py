@@ -36,7 +36,7 @@ def conditional_accuracy(gan, evaluator, num_per_class=1000, seed=0):
         raise errors.KganError(
             "This GAN is not conditional (no num_classes): there is no requested class "
             "to check. Train a recipe with model.conditional: true, e.g. "
-            "recipes/cgan_mnist.yaml."
+            "recipes/mnist.yaml."
         )
     if evaluator.num_classes != num_classes:
         raise errors.KganError(

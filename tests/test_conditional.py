@@ -93,15 +93,16 @@ def tfds_data_dir():
 
 @pytest.fixture(scope="module")
 def mnist_run(tmp_path_factory, tfds_data_dir):
-    """A cgan_mnist run of two steps with tiny networks, trained through the CLI."""
+    """The main job (recipes/mnist.yaml, a conditional GAN): two steps with tiny networks,
+    trained through the CLI."""
     run_dir = tmp_path_factory.mktemp("cgan") / "run"
     result = CliRunner().invoke(cli.main, [
-        "train", str(ROOT / "recipes" / "cgan_mnist.yaml"), "--run-dir", str(run_dir),
+        "train", str(ROOT / "recipes" / "mnist.yaml"), "--run-dir", str(run_dir),
         "--quiet", "--set", "data.split=train[:64]", "--set", "train.epochs=1",
         "--set", "train.steps_per_epoch=2", "--set", "train.batch_size=8",
         "--set", "samples.num=20", "--set", "train.jit_compile=false",
         "--set", "model.generator.base_filters=4", "--set", "model.discriminator.base_filters=4",
-        "--set", "model.latent_dim=8",
+        "--set", "model.latent_dim=8", "--set", "eval.final_num_samples=200",
     ])
     assert result.exit_code == 0, result.output
     return run_dir

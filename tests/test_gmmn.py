@@ -254,7 +254,7 @@ def test_a_run_without_a_discriminator_logs_plots_and_evaluates_what_exists(tmp_
         rows = list(csv.DictReader(file))
     assert "g_loss" in rows[0]
     assert not {"d_loss", "real_score", "fake_score"} & set(rows[0])
-    assert float(rows[1]["fid"]) >= 0.0  # evaluated after epoch 2, as recipes/mnist.yaml is
+    assert float(rows[1]["fid"]) >= 0.0  # evaluated after epoch 2, as recipes/mnist_unconditional.yaml is
     for picture in ("samples/epoch-0002.png", "plots/losses.png", "plots/gaussian1d.png"):
         assert (run_dir / picture).exists(), picture
     run = runs.load_run(str(run_dir))
@@ -274,10 +274,10 @@ def test_a_run_without_a_discriminator_logs_plots_and_evaluates_what_exists(tmp_
     assert "| gmmn-toy | mmd |" in table and "| none |" in table
 
 
-def test_gmmn_recipe_is_measured_like_the_mnist_gan_recipe():
+def test_gmmn_recipe_is_measured_like_the_unconditional_mnist_gan_recipe():
     # recipes/gmmn_mnist.yaml trains two steps in test_recipes.py, as every recipe does.
     gmmn_recipe = config.resolve(str(RECIPES / "gmmn_mnist.yaml"))
-    gan_recipe = config.resolve(str(RECIPES / "mnist.yaml"))
+    gan_recipe = config.resolve(str(RECIPES / "mnist_unconditional.yaml"))
     assert gmmn_recipe["model"]["discriminator"] is None
     assert gmmn_recipe["loss"] == {"name": "mmd"}
     assert gmmn_recipe["train"]["batch_size"] >= 500

@@ -28,15 +28,17 @@ def tfds_data_dir():
 
 def test_the_recipes_are_shipped():
     assert {p.name for p in SHIPPED} == {
-        "mnist.yaml", "mnist_mlp.yaml", "fashion_mnist.yaml", "gaussian1d.yaml", "ring2d.yaml",
-        "gmmn_mnist.yaml", "wgan_gp_mnist.yaml", "lsgan_mnist.yaml",
-        "cgan_mnist.yaml", "acgan_mnist.yaml", "cifar10_hinge_sn.yaml"}
+        "mnist.yaml", "mnist_unconditional.yaml", "mnist_mlp.yaml", "fashion_mnist.yaml",
+        "gaussian1d.yaml", "ring2d.yaml", "grid2d.yaml", "gmmn_mnist.yaml", "wgan_gp_mnist.yaml",
+        "lsgan_mnist.yaml", "acgan_mnist.yaml", "cifar10_hinge_sn.yaml"}
 
 
 def test_mnist_recipe_is_the_readmes_main_job():
     recipe = config.resolve(str(RECIPES / "mnist.yaml"))
-    assert recipe["model"]["generator"]["name"] == "dcgan"
-    assert recipe["model"]["discriminator"]["name"] == "dcgan"
+    assert recipe["model"]["conditional"] is True
+    assert recipe["model"]["generator"]["name"] == "cgan"
+    assert recipe["model"]["discriminator"]["name"] == "cgan"
+    assert recipe["eval"]["every_epochs"] and recipe["eval"]["final_num_samples"] == 10000
     assert recipe["loss"]["name"] == "non_saturating"
     assert recipe["train"]["d_steps"] == 1
     assert recipe["data"] == {"name": "tfds", "dataset": "mnist", "split": "train"}
@@ -53,7 +55,7 @@ def test_recipe_trains_a_few_steps(path, tmp_path):
         *_image_folder(data),
         "--set", "train.epochs=1", "--set", "train.steps_per_epoch=2",
         "--set", "train.batch_size=8", "--set", "samples.num=16",
-        "--set", "train.jit_compile=false",
+        "--set", "train.jit_compile=false", "--set", "eval.final_num_samples=200",
     ])
     assert result.exit_code == 0, result.output
     assert (run_dir / "samples" / "epoch-0001.png").exists()
@@ -62,17 +64,8 @@ def test_recipe_trains_a_few_steps(path, tmp_path):
 
 
 def _image_folder(data):
-    """`--set data.path=...` for a recipe that reads an image folder.
-
-    Such a recipe's path (e.g. ../shared/datasets/cifar10-jpeg-test) is relative
-    to where kgan runs, the repository root; tests may run elsewhere.
-    """
-    if data.get("name") != "images":
-        return []
-    path = pathlib.Path(data["path"])
-    for folder in (path, RECIPES.parent / path):
-        if folder.is_dir():
-            return ["--set", f"data.path={folder.resolve()}"]
-    pytest.skip(f"the recipe's image folder {data['path']} is neither in the current "
-                f"directory nor beside the repository ({(RECIPES.parent / path).resolve()}); "
-                "see ../shared/datasets/README.md")
+    """Nothing, or a skip when a recipe's image folder (relative to it) is not there."""
+    if data.get("name") == "images" and not (RECIPES / data["path"]).is_dir():
+        pytest.skip(f"the recipe's image folder {data['path']} is not at "
+                    f"{(RECIPES / data['path']).resolve()}; see ../shared/datasets/README.md")
+    return []

@@ -24,7 +24,6 @@ import tensorflow as tf
 import kgan
 from kgan import callbacks
 from kgan import config
-from kgan import evaluator
 from kgan import quality
 from kgan import export
 from kgan import noise
