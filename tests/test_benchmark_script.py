@@ -80,7 +80,8 @@ def test_one_discriminator_call_on_real_and_fake_is_the_same_update(bench):
 
 
 def test_main_prints_one_row_per_variant_and_every_variant_trains(bench, tmp_path, capsys):
-    variants = ["tutorial", "alternating", "alternating-reuse-concat@constant", "kgan-reuse-spe2"]
+    variants = ["tutorial", "alternating", "alternating-reuse-concat@constant",
+                "kgan-reuse-spe2@tutorial"]
     json_path = tmp_path / "bench.json"
     argv = ["--variants", ",".join(variants), "--batch-size", "4", "--image-size", "8",
             "--latent-dim", "8", "--num-examples", "48", "--steps", "2", "--rounds", "2",

@@ -8,6 +8,7 @@ weight) or is refused with a clear message and nothing changed.
 import contextlib
 import os
 import pathlib
+import random
 import shutil
 import signal
 import subprocess
@@ -133,6 +134,14 @@ def _assert_same(run_dir, reference):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
+def _killed_run(recipe, folder, fault):
+    """`folder/run`, a run of `recipe` killed during the write that `fault` names."""
+    run_dir = folder / "run"
+    killed = _kgan("train", recipe, "--run-dir", run_dir, "--quiet", env={"KGAN_FAULT": fault})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    return run_dir
+
+
 def _resume(run_dir):
     """One `kgan train --resume`, which must finish the run."""
     result = _kgan("train", "--resume", run_dir, "--quiet")
@@ -141,21 +150,41 @@ def _resume(run_dir):
     return result
 
 
-@pytest.mark.parametrize("fault", [
-    "ckpt-00000002.keras:1", "metrics.csv:2", "gan.keras:1", "losses.png:1",
+@pytest.mark.parametrize("fault", [  # a checkpoint, the state, an evaluation's best
+    # checkpoint, the final model, a plot
+    "ckpt-00000002.keras:1", "state.json:2", "best.keras:1", "gan.keras:1", "losses.png:1",
 ])
 def test_a_kill_during_any_write_loses_nothing(setup, fault, tmp_path):
     root, recipe, reference = setup
-    run_dir = tmp_path / "run"
-    killed = _kgan("train", recipe, "--run-dir", run_dir, "--quiet",
-                   env={"KGAN_FAULT": fault})
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_dir = _killed_run(recipe, tmp_path, fault)
     _resume(run_dir)
     _assert_same(run_dir, reference)
     if fault.startswith("losses.png"):  # the run had finished: its pictures are redrawn
         assert _kgan("plot", run_dir).returncode == 0
         with open(run_dir / "plots" / "losses.png", "rb") as file:
             assert file.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_kills_at_random_moments_lose_nothing(setup, tmp_path):
+    root, recipe, reference = setup
+    rng = random.Random(0)
+    run_dir = tmp_path / "run"
+    args = ["train", recipe, "--run-dir", run_dir, "--quiet"]
+    kills = 0
+    for _ in range(2):
+        process = _kgan(*args, wait=False)
+        deadline = time.time() + 120
+        while not (run_dir / runs.RECIPE).exists() and process.poll() is None:
+            time.sleep(0.05)  # TensorFlow's start-up: the run directory is made after it
+            assert time.time() < deadline
+        time.sleep(rng.uniform(0.0, 2.0))
+        process.kill()
+        process.communicate()
+        kills += process.returncode == -signal.SIGKILL
+        args = ["train", "--resume", run_dir, "--quiet"]
+    assert kills >= 1
+    _resume(run_dir)
+    _assert_same(run_dir, reference)
 
 
 def test_a_full_disk_stops_the_run_clearly_and_it_resumes_elsewhere(setup, tmp_path):
@@ -182,10 +211,7 @@ def test_a_full_disk_stops_the_run_clearly_and_it_resumes_elsewhere(setup, tmp_p
 
 def test_a_read_only_run_directory_is_refused_and_left_alone(setup, tmp_path):
     root, recipe, reference = setup
-    run_dir = tmp_path / "run"
-    killed = _kgan("train", recipe, "--run-dir", run_dir, "--quiet",
-                   env={"KGAN_FAULT": "ckpt-00000006.keras:1"})
-    assert killed.returncode == -signal.SIGKILL
+    run_dir = _killed_run(recipe, tmp_path, "ckpt-00000006.keras:1")
     before = sorted((p, os.path.getsize(os.path.join(run_dir, p)))
                     for p in os.listdir(run_dir))
     with _read_only(run_dir):
@@ -227,10 +253,7 @@ def _read_only(directory):
 
 def test_a_second_writer_is_refused_and_the_first_finishes(setup, tmp_path):
     root, recipe, reference = setup
-    run_dir = tmp_path / "run"
-    killed = _kgan("train", recipe, "--run-dir", run_dir, "--quiet",
-                   env={"KGAN_FAULT": "ckpt-00000002.keras:1"})
-    assert killed.returncode == -signal.SIGKILL
+    run_dir = _killed_run(recipe, tmp_path, "ckpt-00000002.keras:1")
     first = _kgan("train", "--resume", run_dir, "--quiet", wait=False, env={"KGAN_SLOW": "2.5"})
     deadline = time.time() + 60
     while time.time() < deadline:  # until the first process holds the lock
