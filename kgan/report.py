@@ -21,6 +21,7 @@ import os
 from kgan import config
 from kgan import plots
 from kgan import runs
+from kgan import timing
 
 SUMMARY = "summary.json"
 REPORT = "report.html"
@@ -29,7 +30,7 @@ _QUALITY = ("fid", "kid", "precision", "recall", "classes_covered", "modes_cover
             "high_quality_share", "class_kl")
 
 
-def summarize(run_dir, evaluation=None, wall_seconds=None, peak_rss_mb=None):
+def summarize(run_dir, evaluation=None, wall_seconds=None, peak_rss_mb=None, time_split=None):
     """The run's summary, written to `RUN_DIR/summary.json`, and returned.
 
     Args:
@@ -38,6 +39,7 @@ def summarize(run_dir, evaluation=None, wall_seconds=None, peak_rss_mb=None):
             or None to take the last evaluated epoch of metrics.csv.
         wall_seconds: the run's wall-clock time, if known.
         peak_rss_mb: its peak resident memory, if known.
+        time_split: `{phase: seconds}` (`kgan.timing.TimeSplit.seconds`), if known.
     """
     rows = _metrics_rows(run_dir)
     evaluated = [row for row in rows if _finite(row.get("fid"))]
@@ -58,6 +60,7 @@ def summarize(run_dir, evaluation=None, wall_seconds=None, peak_rss_mb=None):
         "best_epoch": None if best is None else best.get("epoch"),
         "best_fid": None if best is None else best.get("fid"),
         "wall_seconds": wall_seconds,
+        "time_split": time_split,
         "peak_rss_mb": peak_rss_mb if peak_rss_mb is not None else (
             _number(last.get("peak_rss_mb")) if last else None),
         "health": warnings,
@@ -103,6 +106,8 @@ def format_summary(summary):
     if summary.get("wall_seconds") is not None:
         minutes, seconds = divmod(int(round(summary["wall_seconds"])), 60)
         rows.append(("wall time", f"{minutes} min {seconds:02d} s"))
+    if summary.get("time_split"):
+        rows.append(("time split", timing.format_split(summary["time_split"])))
     if summary.get("peak_rss_mb") is not None:
         rows.append(("peak memory", f"{summary['peak_rss_mb'] / 1000:.2f} GB"))
     rows.append(("health", ", ".join(summary["health"]) or "no warnings"))

@@ -36,9 +36,10 @@ from kgan import plots
 from kgan import quality
 from kgan import report
 from kgan import runs
+from kgan import timing
 
 
-def train(recipe, run_dir=None, verbose=1, echo=print):
+def train(recipe, run_dir=None, verbose=1, echo=print, started=None):
     """Trains a GAN as `recipe` says, in a new run directory; returns its path.
 
     Args:
@@ -47,12 +48,15 @@ def train(recipe, run_dir=None, verbose=1, echo=print):
         verbose: 0 prints nothing but warnings and the summary, 1 adds a
             progress bar over the whole run, 2 also Keras' bar of each epoch.
         echo: prints kgan's lines (warnings, the summary).
+        started: when the run started, for the summary's time split (seconds
+            since the epoch); default now. `kgan train` passes its process's
+            start, so that start-up counts the imports.
 
     Under `train.strategy: multi_worker` only the chief writes `run_dir`; the
     other workers train alike in a temporary directory, removed at the end,
     and return None.
     """
-    started = time.time()
+    split = timing.TimeSplit(started or time.time())
     with _session(recipe, echo) as (distribution, source, measurement):
         with distribution.scope():
             gan = build_gan(recipe, source.sample_shape, source.num_classes)
@@ -60,7 +64,7 @@ def train(recipe, run_dir=None, verbose=1, echo=print):
         with config.at("model.generator"):
             health.check_data(gan.generator, probe[0])
         stream = _pipeline(recipe, gan, source, 0)  # e.g. too little data for one step
-        context = (source, measurement, probe, stream, verbose, echo, started)
+        context = (source, measurement, probe, stream, verbose, echo, split)
         if not distribute.is_chief(recipe["train"]["strategy"]):
             with distribute.scratch_dir() as scratch:
                 echo(f"{distribute.task_name()}: training beside the chief, which writes the "
@@ -75,8 +79,11 @@ def train(recipe, run_dir=None, verbose=1, echo=print):
     return run_dir
 
 
-def resume(run_dir, verbose=1, echo=print):
-    """Continues the run in `run_dir` from its last checkpoint, at the same step."""
+def resume(run_dir, verbose=1, echo=print, started=None):
+    """Continues the run in `run_dir` from its last checkpoint, at the same step.
+
+    `started` is as `train`'s: when the resumed run started (default now).
+    """
     recipe = runs.read_recipe(run_dir)
     if os.path.exists(os.path.join(run_dir, runs.FINAL_GAN)):
         echo(f"Run {run_dir} has already finished; nothing to resume.")
@@ -84,11 +91,11 @@ def resume(run_dir, verbose=1, echo=print):
     runs.latest_checkpoint(run_dir)  # a damaged run directory is refused before it is touched
     chief = distribute.is_chief(recipe["train"]["strategy"])
     with runs.lock(run_dir) if chief else contextlib.nullcontext():
-        return _resume(recipe, run_dir, chief, verbose, echo)
+        return _resume(recipe, run_dir, chief, verbose, echo, started)
 
 
-def _resume(recipe, run_dir, chief, verbose, echo):
-    started = time.time()
+def _resume(recipe, run_dir, chief, verbose, echo, started):
+    split = timing.TimeSplit(started or time.time())
     checkpoint = runs.latest_checkpoint(run_dir, echo)
     with _session(recipe, echo) as (distribution, source, measurement):
         with distribution.scope():
@@ -98,7 +105,7 @@ def _resume(recipe, run_dir, chief, verbose, echo):
                 gan = runs.restore_checkpoint(checkpoint)
                 echo(f"Resuming from {checkpoint['path']} at step {checkpoint['step']}.")
         stream = _pipeline(recipe, gan, source, callbacks_lib.global_step(gan))
-        context = (source, measurement, health.probe(source), stream, verbose, echo, started)
+        context = (source, measurement, health.probe(source), stream, verbose, echo, split)
         if not chief:
             # A non-chief worker restores the chief's checkpoint (a shared or
             # copied run directory) and writes to a copy of it.
@@ -240,8 +247,11 @@ def _pipeline(recipe, gan, source, start_step):
         )
 
 
-def _fit(recipe, gan, run_dir, source, measurement, probe, stream, verbose, echo, started):
-    """Trains `gan` from its current step, `stream` being `_pipeline` from that step."""
+def _fit(recipe, gan, run_dir, source, measurement, probe, stream, verbose, echo, split):
+    """Trains `gan` from its current step, `stream` being `_pipeline` from that step.
+
+    `split` (a `kgan.timing.TimeSplit`) counts where the time goes.
+    """
     train_cfg = recipe["train"]
     step = callbacks_lib.global_step(gan)
     dataset, steps_per_epoch = stream
@@ -251,45 +261,58 @@ def _fit(recipe, gan, run_dir, source, measurement, probe, stream, verbose, echo
     monitor = next(c for c in fit_callbacks if isinstance(c, health.TrainingHealth))
     if verbose >= 1:
         fit_callbacks.insert(0, callbacks_lib.RunProgress(epochs * steps_per_epoch))
+    fit_callbacks = [split.step_timer()] + [
+        split.timed(c, _PHASES.get(type(c).__name__, "logs")) for c in fit_callbacks]
     keras_verbose = 1 if verbose >= 2 else 0
     epoch, step_in_epoch = divmod(step, steps_per_epoch)
     # A write that fails (a full disk) stops the run with what was kept and how to go on.
     with runs.writing(run_dir, "the run's samples, metrics or logs"):
         if step_in_epoch and epoch < epochs:
             # Finish the interrupted epoch first, then continue with whole epochs.
-            gan.fit(dataset, epochs=epoch + 1, initial_epoch=epoch,
-                    steps_per_epoch=steps_per_epoch - step_in_epoch,
-                    callbacks=fit_callbacks, verbose=keras_verbose, shuffle=False)
+            with split.fitting():
+                gan.fit(dataset, epochs=epoch + 1, initial_epoch=epoch,
+                        steps_per_epoch=steps_per_epoch - step_in_epoch,
+                        callbacks=fit_callbacks, verbose=keras_verbose, shuffle=False)
             epoch += 1
             dataset, _ = _pipeline(recipe, gan, source, epoch * steps_per_epoch)
         if epoch < epochs:
-            gan.fit(dataset, epochs=epochs, initial_epoch=epoch,
-                    steps_per_epoch=steps_per_epoch, callbacks=fit_callbacks,
-                    verbose=keras_verbose, shuffle=False)
+            with split.fitting():
+                gan.fit(dataset, epochs=epochs, initial_epoch=epoch,
+                        steps_per_epoch=steps_per_epoch, callbacks=fit_callbacks,
+                        verbose=keras_verbose, shuffle=False)
     writer.close()
     if monitor.non_finite is not None:
         raise _stopped(run_dir, *monitor.non_finite)
-    runs.save_final(gan, run_dir)
-    _finish(recipe, gan, run_dir, source, measurement, echo, started)
+    with split.phase("final weights"):
+        runs.save_final(gan, run_dir)
+    _finish(recipe, gan, run_dir, source, measurement, echo, split)
 
 
-def _finish(recipe, gan, run_dir, source, measurement, echo, started):
+# The phase of the time split that each kind of callback's work counts under.
+_PHASES = {"Evaluation": "evaluation", "Checkpointer": "checkpoints",
+           "SampleGrids": "sample grids", "Gaussian1dSnapshots": "sample grids"}
+
+
+def _finish(recipe, gan, run_dir, source, measurement, echo, split):
     """After the final weights are saved: plots, the final evaluation, summary and report.
 
     The run's results are kept whatever happens to its pictures: a plot or
     report that cannot be written (a full disk, say) is a warning.
     """
-    _or_warn(lambda: plots.plot_run(run_dir, gan, source), "the plots", run_dir, echo)
+    with split.phase("plots"):
+        _or_warn(lambda: plots.plot_run(run_dir, gan, source), "the plots", run_dir, echo)
     eval_cfg = recipe["eval"]
     evaluation = None
     if measurement is not None and measurement[0] is not None:
-        evaluation = quality.evaluate_generator(
-            gan, measurement[0], evaluator=measurement[1], seed=eval_cfg["seed"],
-            num_samples=eval_cfg["final_num_samples"] or eval_cfg["num_samples"],
-        )
+        with split.phase("final evaluation"):
+            evaluation = quality.evaluate_generator(
+                gan, measurement[0], evaluator=measurement[1], seed=eval_cfg["seed"],
+                num_samples=eval_cfg["final_num_samples"] or eval_cfg["num_samples"],
+            )
     summary = _or_warn(lambda: report.summarize(
-        run_dir, evaluation, wall_seconds=time.time() - started,
-        peak_rss_mb=callbacks_lib.memory_mb().get("peak_rss_mb")), "the summary", run_dir, echo)
+        run_dir, evaluation, wall_seconds=time.time() - split.started,
+        peak_rss_mb=callbacks_lib.memory_mb().get("peak_rss_mb"),
+        time_split=split.seconds()), "the summary", run_dir, echo)
     if summary is not None:
         _or_warn(lambda: report.write_report(run_dir, summary), "the report", run_dir, echo)
         echo(report.format_summary(summary))

@@ -1,7 +1,9 @@
 """The `kgan` command line, in-process with click's CliRunner."""
 
 import csv
+import json
 import os
+import re
 import textwrap
 
 import numpy as np
@@ -147,6 +149,22 @@ def test_train_fills_the_run_directory(tiny_run):
     assert yaml.safe_load((run_dir / "recipe.yaml").read_text())["name"] == "tiny-ring"
     for final in ("generator.keras", "gan.keras"):
         assert (run_dir / final).stat().st_size > 0
+
+
+def test_train_splits_its_wall_time_by_phase(tiny_run):
+    run_dir, result = tiny_run
+    summary = json.loads((run_dir / "summary.json").read_text())
+    split = summary["time_split"]
+    assert list(split)[:2] == ["start-up", "training"]
+    # Ten steps, two grids, five checkpoints, and the end's work: each has its phase.
+    for phase in ("sample grids", "checkpoints", "logs", "final weights", "plots"):
+        assert split[phase] > 0, split
+    assert all(seconds >= 0 for seconds in split.values())
+    # The phases cover the run: together no more than its wall time (each is
+    # rounded to 10 ms), and most of it.
+    total = sum(split.values())
+    assert 0.8 * summary["wall_seconds"] < total <= summary["wall_seconds"] + 0.005 * len(split)
+    assert re.search(r"\n  time split +start-up \d+ s \(\d+%\), training ", result.output)
 
 
 def test_train_refuses_to_overwrite_a_run(tiny_run, tmp_path):

@@ -24,6 +24,7 @@ def train(recipe, overrides, run_dir, resume_dir, quiet, verbose):
     paths of the samples, RUN_DIR/report.html and the generator.
     """
     from kgan import runs
+    from kgan import timing
     from kgan import train as train_lib
 
     # First of all: a multi-worker strategy must start before any TensorFlow work.
@@ -39,12 +40,14 @@ def train(recipe, overrides, run_dir, resume_dir, quiet, verbose):
                 "--resume continues a run with the recipe saved in its directory; "
                 "give no RECIPE, --set or --run-dir with it."
             )
-        train_lib.resume(resume_dir, verbose=verbose, echo=click.echo)
+        train_lib.resume(resume_dir, verbose=verbose, echo=click.echo,
+                         started=timing.process_start_time())
         return
     if recipe is None:
         raise UserError("Give a RECIPE file (e.g. recipes/mnist.yaml) or --resume RUN_DIR.")
     resolved = resolve(recipe, overrides)
-    train_lib.train(resolved, run_dir=run_dir, verbose=verbose, echo=click.echo)
+    train_lib.train(resolved, run_dir=run_dir, verbose=verbose, echo=click.echo,
+                    started=timing.process_start_time())
 
 
 @click.group()
