@@ -49,8 +49,8 @@ setup(
         # third-party plugin test pip-installs an example package offline.
         # nbclient, nbformat and ipykernel run the learners' notebook; mkdocs builds the docs
         # site that the docs test checks the examples of.
-        "test": ["pytest>=7", "scipy>=1.10", "setuptools>=70.1", "nbclient>=0.10",
-                 "nbformat>=5.9", "ipykernel>=6"],
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "scipy>=1.10", "setuptools>=70.1",
+                 "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6"],
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"],
     },
     entry_points={

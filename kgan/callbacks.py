@@ -58,7 +58,13 @@ def memory_mb():
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves the whole GAN every `every_steps` steps and at every epoch end."""
+    """Saves the whole GAN every `every_steps` steps and at every epoch end.
+
+    A step that ends an epoch is saved at the epoch's end, after the epoch's
+    samples, evaluation and metrics (put this callback last): a checkpoint
+    then never stands for an epoch whose end a kill cut short, so a resumed
+    run redoes that end instead of losing its row of metrics.csv.
+    """
 
     def __init__(self, run_dir, every_steps, keep):
         super().__init__()
@@ -69,6 +75,9 @@ class Checkpointer(keras.callbacks.Callback):
         self._stopped = False
 
     def on_train_batch_end(self, batch, logs=None):
+        steps = (self.params or {}).get("steps")
+        if steps is not None and batch + 1 >= steps:
+            return  # the epoch's last step: saved by on_epoch_end
         step = global_step(self.model)
         if step % self.every_steps == 0:
             self._save(step, logs)

@@ -9,6 +9,7 @@ import contextlib
 import os
 import pathlib
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -23,15 +24,18 @@ import pytest
 
 from kgan import runs
 
+# k = 2 and dropout in D: the random state a resume restores is more than the noise's.
 TINY = """
     name: faults
+    seed: 5
+    deterministic: true
     plugins: [{plugin}]
     data: {{name: ring2d, num_examples: 1024}}
     model:
       latent_dim: 2
       generator: {{name: mlp, hidden_units: [8], output_activation: linear}}
-      discriminator: {{name: mlp, hidden_units: [8]}}
-    train: {{epochs: 3, steps_per_epoch: 4, batch_size: 32}}
+      discriminator: {{name: mlp, hidden_units: [8], dropout: 0.2}}
+    train: {{epochs: 3, steps_per_epoch: 4, batch_size: 32, d_steps: 2}}
     checkpoint: {{every_steps: 2, keep: 2}}
     samples: {{num: 16}}
     eval: {{every_epochs: 1, num_samples: 100}}
@@ -126,7 +130,10 @@ def _kgan(*args, env=None, wait=True):
 
 
 def _weights(run_dir):
-    return keras.models.load_model(os.path.join(run_dir, runs.FINAL_GAN)).get_weights()
+    """The final GAN's weights and both optimizers' variables (moments, step counts)."""
+    gan = keras.models.load_model(os.path.join(run_dir, runs.FINAL_GAN))
+    return gan.get_weights() + [v.numpy() for optimizer in (gan.d_optimizer, gan.g_optimizer)
+                                for v in optimizer.variables]
 
 
 def _assert_same(run_dir, reference):
@@ -150,19 +157,39 @@ def _resume(run_dir):
     return result
 
 
-@pytest.mark.parametrize("fault", [  # a checkpoint, the state, an evaluation's best
-    # checkpoint, the final model, a plot
-    "ckpt-00000002.keras:1", "state.json:2", "best.keras:1", "gan.keras:1", "losses.png:1",
-])
-def test_a_kill_during_any_write_loses_nothing(setup, fault, tmp_path):
+# One kill during each kind of write a run makes, in the order the run meets
+# them: each resumed process carries on from what the last one left.
+KILLS = [
+    "ckpt-00000002.keras:1",  # a checkpoint: none is intact yet, the run starts over
+    "state.json:2",           # the checkpoints' index, at step 4: step 2 is resumed, mid-epoch
+    "best.keras:1",           # the evaluation's best checkpoint
+    "metrics.csv:1",          # a row of metrics.csv, half written
+    "gan.keras:1",            # the final model
+    "losses.png:1",           # a plot, after the final weights were saved
+]
+
+
+def test_a_kill_during_each_kind_of_write_loses_nothing(setup, tmp_path):
     root, recipe, reference = setup
-    run_dir = _killed_run(recipe, tmp_path, fault)
-    _resume(run_dir)
+    run_dir = tmp_path / "run"
+    args = ["train", recipe, "--run-dir", run_dir, "--quiet"]
+    resumed_at = []
+    for fault in KILLS:
+        killed = _kgan(*args, env={"KGAN_FAULT": fault})
+        assert killed.returncode == -signal.SIGKILL, (fault, killed.stdout + killed.stderr)
+        resumed_at += re.findall(r"Resuming from .* at step (\d+)\.", killed.stdout)
+        args = ["train", "--resume", run_dir, "--quiet"]
+    assert "2" in resumed_at  # a checkpoint inside an epoch was resumed
+    # The kill during the plot came after the final weights: the run is finished...
+    assert "already finished" in _kgan(*args).stdout
     _assert_same(run_dir, reference)
-    if fault.startswith("losses.png"):  # the run had finished: its pictures are redrawn
-        assert _kgan("plot", run_dir).returncode == 0
-        with open(run_dir / "plots" / "losses.png", "rb") as file:
-            assert file.read(8) == b"\x89PNG\r\n\x1a\n"
+    # ... its metrics hold each epoch once, the half row gone ...
+    rows = (run_dir / "metrics.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[1] for row in rows] == ["4", "8", "12"]
+    # ... and its pictures are drawn again.
+    assert _kgan("plot", run_dir).returncode == 0
+    with open(run_dir / "plots" / "losses.png", "rb") as file:
+        assert file.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_kills_at_random_moments_lose_nothing(setup, tmp_path):
@@ -209,7 +236,7 @@ def test_a_full_disk_stops_the_run_clearly_and_it_resumes_elsewhere(setup, tmp_p
     _assert_same(tmp_path / "run", reference)
 
 
-def test_a_read_only_run_directory_is_refused_and_left_alone(setup, tmp_path):
+def test_a_read_only_run_directory_and_a_second_writer_are_refused(setup, tmp_path):
     root, recipe, reference = setup
     run_dir = _killed_run(recipe, tmp_path, "ckpt-00000006.keras:1")
     before = sorted((p, os.path.getsize(os.path.join(run_dir, p)))
@@ -221,7 +248,19 @@ def test_a_read_only_run_directory_is_refused_and_left_alone(setup, tmp_path):
     assert "Traceback" not in result.stderr
     assert sorted((p, os.path.getsize(os.path.join(run_dir, p)))
                   for p in os.listdir(run_dir)) == before
-    _resume(run_dir)
+    # Writable again: one resume, slowed down, and a second one while it runs.
+    first = _kgan("train", "--resume", run_dir, "--quiet", wait=False, env={"KGAN_SLOW": "2.5"})
+    deadline = time.time() + 60
+    while time.time() < deadline:  # until the first process holds the lock
+        lock = run_dir / runs.LOCK
+        if lock.exists() and f"process {first.pid} " in lock.read_text():
+            break
+        time.sleep(0.1)
+    second = _kgan("train", "--resume", run_dir, "--quiet")
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert f"is being trained already, by process {first.pid} " in second.stderr
     _assert_same(run_dir, reference)
 
 
@@ -249,21 +288,3 @@ def _read_only(directory):
     finally:
         for path, mode in sorted(modes.items()):
             os.chmod(path, mode)
-
-
-def test_a_second_writer_is_refused_and_the_first_finishes(setup, tmp_path):
-    root, recipe, reference = setup
-    run_dir = _killed_run(recipe, tmp_path, "ckpt-00000002.keras:1")
-    first = _kgan("train", "--resume", run_dir, "--quiet", wait=False, env={"KGAN_SLOW": "2.5"})
-    deadline = time.time() + 60
-    while time.time() < deadline:  # until the first process holds the lock
-        lock = run_dir / runs.LOCK
-        if lock.exists() and f"process {first.pid} " in lock.read_text():
-            break
-        time.sleep(0.1)
-    second = _kgan("train", "--resume", run_dir, "--quiet")
-    first.communicate(timeout=300)
-    assert first.returncode == 0
-    assert second.returncode == 2, second.stdout + second.stderr
-    assert f"is being trained already, by process {first.pid} " in second.stderr
-    _assert_same(run_dir, reference)

@@ -1,12 +1,6 @@
-"""Run directories: sample grids, atomic checkpoints, load_run, and kill-and-resume."""
+"""Run directories: sample grids, atomic checkpoints, load_run (kills and resumes: test_faults.py)."""
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import keras
 import numpy as np
@@ -101,99 +95,6 @@ def test_load_run_picks_final_then_newest_checkpoint(tmp_path):
     with pytest.raises(KganError, match="records no best checkpoint"):
         runs.load_run(run_dir, checkpoint="best")
     assert keras.models.load_model(os.path.join(run_dir, runs.FINAL_GENERATOR)).output_shape == (None, 2)
-
-
-SLOW_LOSS = '''
-import os
-import time
-
-import tensorflow as tf
-
-import kgan
-from kgan_plugins.losses import NonSaturating
-
-
-def _pause():
-    time.sleep(float(os.environ.get("KGAN_TEST_STEP_SLEEP", "0")))
-    return 0
-
-
-@kgan.register_loss("test_runs_slow")
-class Slow(NonSaturating):
-    """The non-saturating loss, pausing after each D update so a test can kill mid-run."""
-
-    def after_discriminator_step(self, discriminator):
-        tf.py_function(_pause, [], tf.int32)
-'''
-
-KILL_RECIPE = """
-    name: kill-me
-    seed: 5
-    deterministic: true
-    plugins: [slow_loss.py]
-    data: {name: ring2d, num_examples: 640}
-    model:
-      latent_dim: 4
-      generator: {name: mlp, hidden_units: [16, 16], output_activation: linear}
-      discriminator: {name: mlp, hidden_units: [16, 16], dropout: 0.2}
-    loss: {name: test_runs_slow}
-    train: {epochs: 3, steps_per_epoch: 15, batch_size: 16, d_steps: 2}
-    checkpoint: {every_steps: 7, keep: 2}
-    samples: {num: 16}
-"""
-TOTAL_STEPS = 45
-
-
-def kgan_command(*args, sleep):
-    env = {**os.environ, "KGAN_TEST_STEP_SLEEP": str(sleep)}
-    command = [sys.executable, "-c", "from kgan.cli import main; main()", *map(str, args)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-
-
-def finish(process, timeout=300):
-    output, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, output
-    return output
-
-
-def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
-    (tmp_path / "slow_loss.py").write_text(SLOW_LOSS)
-    (tmp_path / "recipe.yaml").write_text(textwrap.dedent(KILL_RECIPE))
-    recipe, killed_dir, whole_dir = tmp_path / "recipe.yaml", tmp_path / "killed", tmp_path / "whole"
-
-    whole = kgan_command("train", recipe, "--run-dir", whole_dir, "--quiet", sleep=0)
-    killed = kgan_command("train", recipe, "--run-dir", killed_dir, "--quiet", sleep=0.1)
-    state = killed_dir / "checkpoints" / "state.json"
-    deadline = time.time() + 240
-    while not state.exists() and killed.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    killed.send_signal(signal.SIGKILL)
-    killed.communicate()
-    finish(whole)
-
-    step = json.loads(state.read_text())["checkpoints"][-1]["step"]
-    assert 0 < step < TOTAL_STEPS, "the run was not killed mid-run"
-    assert step % 15, "the checkpoint should fall inside an epoch (every_steps 7)"
-    assert not (killed_dir / runs.FINAL_GAN).exists()
-
-    output = finish(kgan_command("train", "--resume", killed_dir, "--quiet", sleep=0))
-    assert f"at step {step}" in output
-
-    # load_run imports the recipe's plugins, which the saved loss needs.
-    resumed = runs.load_run(str(killed_dir)).gan
-    uninterrupted = runs.load_run(str(whole_dir)).gan
-    assert int(resumed.g_optimizer.iterations.numpy()) == TOTAL_STEPS
-    assert len(resumed.weights) == len(uninterrupted.weights)
-    for mine, theirs in zip(resumed.weights, uninterrupted.weights):
-        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7,
-                                   err_msg=mine.path)
-    for optimizer in ("d_optimizer", "g_optimizer"):
-        for mine, theirs in zip(getattr(resumed, optimizer).variables,
-                                getattr(uninterrupted, optimizer).variables):
-            np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
-    rows = (killed_dir / "metrics.csv").read_text().splitlines()[1:]
-    assert [row.split(",")[1] for row in rows] == ["15", "30", "45"]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc")
