@@ -18,17 +18,29 @@ the same input stream:
                       PyTorch's DCGAN example does), against the updated D;
   kgan-reuse-speN     the same compiled with `steps_per_execution=N`;
   alternating-reuse   the reuse written by hand;
-  alternating-reuse-concat  ... with one D call on [real; fake] in the D
-                      update (the same mathematics for a D without batch norm).
+  alternating-concat, alternating-reuse-concat  ... with one D call on
+                      [real; fake] in each D update instead of two (the same
+                      mathematics for a D without batch norm: what fusing the
+                      calls would buy);
+  ...-kN              k = N discriminator updates per step (kgan-k5,
+                      alternating-k5, kgan-reuse-k5, ...), each on its own real
+                      minibatch of m images.
+
+Each kgan variant's *twin* is the hand-written loop of the identical update
+(kgan-reuse-k5 and alternating-reuse-k5):
+`x twin` says how fast `GAN.fit` runs against it.
 
 A variant may name its input: `kgan-reuse@constant` (see `--input`).
+`--batch-size 64,256` measures each variant at each minibatch size, one size
+after the other, in one run.
 
 Each variant is compiled and warmed up first (untimed); then timed rounds are
 interleaved, the order rotating each round (A B C D, B C D A, ...), so that
 load from other processes hits all variants alike. Reported per variant: the
 median round's images/s (real images consumed per second), its ratio to the
 tutorial's and to the hand-written alternating loop's median, the same ratios
-taken per round (same moment, same load) and their median, CPU ms per step,
+taken per round (same moment, same load) and their median with their spread
+(min..max over the rounds), the same paired ratio to its twin, CPU ms per step,
 the floating-point operations of one step (counted in its traced graph, so
 the same on any machine) and the GFLOP/s reached, and whether both networks'
 weights really changed. `--peak-gflops` adds the fraction of the device's
@@ -37,7 +49,7 @@ peak (e.g. on a GPU, its float32 or tensor-core figure).
 Example:
 
 ```
-python bin/benchmark_step.py --steps 20 --rounds 5             # jit off, random data
+python bin/benchmark_step.py --steps 20 --rounds 5      # batch 64 and 256, jit off, random data
 python bin/benchmark_step.py --data mnist --jit both --json bench.json
 python bin/benchmark_step.py --variants kgan-reuse,kgan-reuse@constant,kgan-reuse@tutorial
 ```
@@ -50,6 +62,7 @@ import re
 import shlex
 import statistics
 import sys
+import threading
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -72,17 +85,10 @@ from kgan_plugins import tutorial  # noqa: E402
 
 TUTORIAL = "tutorial"
 ALTERNATING = "alternating"
-DEFAULT_VARIANTS = "tutorial,alternating,kgan,kgan-reuse,kgan-reuse-spe4"
+DEFAULT_VARIANTS = "tutorial,alternating,kgan,alternating-reuse,kgan-reuse,alternating-k5,kgan-k5"
 INPUTS = ("pipeline", "tutorial", "constant")
-_DESCRIPTIONS = {
-    "tutorial": "TF tutorial, simultaneous update",
-    "alternating": "hand-written Algorithm 1",
-    "alternating-reuse": "hand-written Alg. 1, reuse fakes",
-    "alternating-reuse-concat": "hand-written, reuse, D([real;fake])",
-    "kgan": "kgan fit, reuse_fakes=False",
-    "kgan-reuse": "kgan fit, reuse_fakes=True",
-}
-_KGAN = re.compile(r"^kgan(?P<reuse>-reuse)?(?:-spe(?P<spe>\d+))?$")
+_KGAN = re.compile(r"^kgan(?P<reuse>-reuse)?(?:-k(?P<k>\d+))?(?:-spe(?P<spe>\d+))?$")
+_ALTERNATING = re.compile(r"^alternating(?P<reuse>-reuse)?(?P<concat>-concat)?(?:-k(?P<k>\d+))?$")
 
 
 def parse_args(argv=None):
@@ -92,10 +98,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, metavar="LIST",
                         help="comma-separated variants, each NAME or NAME@INPUT: "
-                        "tutorial, alternating, alternating-reuse, alternating-reuse-concat, "
-                        "kgan, kgan-reuse, kgan-speN, kgan-reuse-speN")
-    parser.add_argument("--batch-size", type=int, default=256, metavar="M",
-                        help="minibatch size m (the tutorial's BATCH_SIZE)")
+                        "tutorial, alternating[-reuse][-concat][-kN], "
+                        "kgan[-reuse][-kN][-speN]")
+    parser.add_argument("--batch-size", dest="batch_sizes", type=_sizes, default="64,256",
+                        metavar="M[,M...]",
+                        help="minibatch size m (the tutorial's BATCH_SIZE); several, comma-"
+                        "separated, are measured one after the other")
     parser.add_argument("--steps", type=int, default=20,
                         help="training steps per variant per timed round")
     parser.add_argument("--rounds", type=int, default=5,
@@ -125,27 +133,39 @@ def parse_args(argv=None):
                         "peak that each variant reaches")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "steps", "rounds", "num_examples", "image_size", "latent_dim"):
+    for name in ("steps", "rounds", "num_examples", "image_size", "latent_dim"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup_steps < 0:
         parser.error("--warmup-steps must be >= 0")
     if args.image_size % 4:
         parser.error("--image-size must be a multiple of 4 (the tutorial's networks halve twice)")
+    args.batch_size = args.batch_sizes[0]  # the size being measured; main() steps through them
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if len(set(args.variants)) != len(args.variants) or not args.variants:
         parser.error("--variants must name at least one variant, each once")
     for spec in args.variants:
         name, _, input_name = spec.partition("@")
-        match = _KGAN.match(name)
-        if name not in _DESCRIPTIONS and not (match and int(match["spe"] or 1) >= 1):
-            parser.error(f"unknown variant {name!r} in --variants; known: "
-                         f"{', '.join(_DESCRIPTIONS)}, and kgan[-reuse][-speN]")
+        match = _KGAN.match(name) or _ALTERNATING.match(name)
+        if name != TUTORIAL and not (match and int(match["k"] or 1) >= 1
+                                     and int(match.groupdict().get("spe") or 1) >= 1):
+            parser.error(f"unknown variant {name!r} in --variants; known: tutorial, "
+                         "alternating[-reuse][-concat][-kN], kgan[-reuse][-kN][-speN]")
         if input_name and input_name not in INPUTS:
             parser.error(f"unknown input {input_name!r} in {spec!r}; known: {', '.join(INPUTS)}")
-        if match and args.steps % int(match["spe"] or 1):
+        if match and args.steps % int(match.groupdict().get("spe") or 1):
             parser.error(f"--steps must be a multiple of {match['spe']} for {name}")
     return args
+
+
+def _sizes(text):
+    try:
+        sizes = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of sizes: {text!r}")
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be >= 1, got {text!r}")
+    return sizes
 
 
 def main(argv=None):
@@ -154,40 +174,19 @@ def main(argv=None):
     command = shlex.join(["python", "bin/benchmark_step.py",
                           *(sys.argv[1:] if argv is None else argv)])
     print(f"command: {command}")
-    print(f"keras {keras.__version__}, tensorflow {tf.__version__}, "
+    print(f"cpu: {_cpu_model()}; keras {keras.__version__}, tensorflow {tf.__version__}, "
           f"devices: {[d.device_type for d in tf.config.list_physical_devices()]}, "
           f"cpus: {os.cpu_count()}, oneDNN CPU kernels: "
           f"{'on' if _pywrap_util_port.IsMklEnabled() else 'off'}, "
           f"load average before: {_load()}", flush=True)
     source = _source(args)
-    streams = {}
-    results = []
-    for jit in {"on": [True], "off": [False], "both": [False, True]}[args.jit]:
-        variants = _make_variants(args, source, streams, jit)
-        for variant in variants:
-            start = time.perf_counter()
-            variant.run(max(args.warmup_steps, variant.steps_multiple) if args.warmup_steps else 0)
-            print(f"  warm-up jit={_on_off(jit)} {variant.name}: "
-                  f"{time.perf_counter() - start:.1f} s", flush=True)
-        for variant in variants:
-            variant.remember_weights()
-        for round_index in range(args.rounds):
-            shift = round_index % len(variants)
-            for variant in variants[shift:] + variants[:shift]:
-                variant.timed_round(args.steps)
-            print(f"  round {round_index + 1}/{args.rounds} jit={_on_off(jit)}: "
-                  + ", ".join(f"{v.name} {v.rates(args)[-1]:.0f}" for v in variants)
-                  + " images/s", flush=True)
-        rows = _summarise(variants, args, jit)
-        for row in rows:
-            row["gflop_per_step"] = (
-                step_flops(row["variant"].partition("@")[0], args, source.sample_shape) / 1e9
-                if args.flops else None)
-            row["gflop_per_s"] = (None if row["gflop_per_step"] is None else
-                                  row["gflop_per_step"] * row["images_per_s"] / args.batch_size)
-        results += rows
-        args.parameters = [model.count_params() for model in variants[0].models]
-    input_checks = [_check_input(name, stream, source, args) for name, stream in streams.items()]
+    results, input_checks = [], []
+    for batch_size in args.batch_sizes:
+        args.batch_size = batch_size
+        streams = {}
+        results += _measure(args, source, streams)
+        input_checks += [_check_input(name, stream, source, args)
+                         for (name, k), stream in streams.items() if k == 1]
     _print_table(results, args)
     for line in input_checks:
         print(line["text"])
@@ -196,9 +195,44 @@ def main(argv=None):
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump({"command": command, "keras": keras.__version__,
                        "tensorflow": tf.__version__, "cpus": os.cpu_count(),
-                       "args": vars(args), "results": results,
+                       "cpu_model": _cpu_model(), "args": vars(args), "results": results,
                        "input_checks": input_checks}, file, indent=1)
         print(f"wrote {args.json}")
+    return results
+
+
+def _measure(args, source, streams):
+    """The rows of every variant at minibatch size `args.batch_size`."""
+    results = []
+    for jit in {"on": [True], "off": [False], "both": [False, True]}[args.jit]:
+        variants = _make_variants(args, source, streams, jit)
+        for variant in variants:
+            start = time.perf_counter()
+            variant.run(max(args.warmup_steps, variant.steps_multiple) if args.warmup_steps else 0)
+            print(f"  batch {args.batch_size} warm-up jit={_on_off(jit)} {variant.name}: "
+                  f"{time.perf_counter() - start:.1f} s", flush=True)
+        for variant in variants:
+            variant.remember_weights()
+        for round_index in range(args.rounds):
+            shift = round_index % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                variant.timed_round(args.steps)
+            print(f"  batch {args.batch_size} round {round_index + 1}/{args.rounds} "
+                  f"jit={_on_off(jit)}: "
+                  + ", ".join(f"{v.name} {v.rates(args)[-1]:.0f}" for v in variants)
+                  + " images/s", flush=True)
+        for variant in variants:
+            getattr(variant.run, "close", lambda: None)()
+        rows = _summarise(variants, args, jit)
+        for row in rows:
+            row["gflop_per_step"] = (
+                step_flops(row["variant"].partition("@")[0], args, source.sample_shape) / 1e9
+                if args.flops else None)
+            row["gflop_per_s"] = (None if row["gflop_per_step"] is None else
+                                  row["gflop_per_step"] * row["images_per_s"]
+                                  / (args.batch_size * row["d_steps"]))
+        results += rows
+        args.parameters = [model.count_params() for model in variants[0].models]
     return results
 
 
@@ -214,8 +248,8 @@ def make_tutorial_train_step(generator, discriminator, generator_optimizer,
 
 def make_alternating_train_step(generator, discriminator, d_optimizer, g_optimizer,
                                 latent_dim, seed, jit_compile=False, reuse_fakes=False,
-                                concat=False):
-    """Algorithm 1 with k = 1 written by hand, with the tutorial's losses.
+                                concat=False, d_steps=1):
+    """Algorithm 1 written by hand, with the tutorial's losses.
 
     Noise comes from `keras.random.normal` with its own `SeedGenerator(seed)`,
     the draws `kgan.GAN` makes, so the update can be checked against kgan's.
@@ -225,6 +259,8 @@ def make_alternating_train_step(generator, discriminator, d_optimizer, g_optimiz
             forward pass (recorded on G's tape) instead of a fresh draw.
         concat: one discriminator call on `[real; fake]` in the D update
             (differs from two calls only through batch-norm statistics).
+        d_steps: k; each step's batch of k*m rows holds the k minibatches,
+            minibatch i being rows i, i+k, ... (as `kgan.GAN` splits it).
     """
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
     seed_generator = keras.random.SeedGenerator(seed)
@@ -245,18 +281,24 @@ def make_alternating_train_step(generator, discriminator, d_optimizer, g_optimiz
 
     @tf.function(jit_compile=jit_compile)
     def train_step(real):
-        m = tf.shape(real)[0]
+        if d_steps == 1:
+            minibatches = [real]
+        else:
+            m = tf.shape(real)[0] // d_steps
+            minibatches = [tf.gather(real, tf.range(m) * d_steps + i) for i in range(d_steps)]
+        m = tf.shape(minibatches[0])[0]
+        for real_i in minibatches[:-1] if reuse_fakes else minibatches:
+            z = keras.random.normal((m, latent_dim), seed=seed_generator)
+            d_loss = discriminator_update(real_i, generator(z, training=True))
         z = keras.random.normal((m, latent_dim), seed=seed_generator)
         if reuse_fakes:
             with tf.GradientTape() as g_tape:
                 fake = generator(z, training=True)
                 with g_tape.stop_recording():
-                    d_loss = discriminator_update(real, fake)
+                    d_loss = discriminator_update(minibatches[-1], fake)
                 fake_logits = discriminator(fake, training=True)
                 g_loss = cross_entropy(tf.ones_like(fake_logits), fake_logits)
         else:
-            d_loss = discriminator_update(real, generator(z, training=True))
-            z = keras.random.normal((m, latent_dim), seed=seed_generator)
             with tf.GradientTape() as g_tape:
                 fake_logits = discriminator(generator(z, training=True), training=True)
                 g_loss = cross_entropy(tf.ones_like(fake_logits), fake_logits)
@@ -278,18 +320,20 @@ def step_flops(name, args, shape):
     keras.utils.set_random_seed(args.seed)
     generator = kgan.generator("tf_tutorial", latent_dim=args.latent_dim, output_shape=shape)
     discriminator = kgan.discriminator("tf_tutorial", input_shape=shape)
-    real = tf.TensorSpec((args.batch_size, *shape), tf.float32)
+    real = tf.TensorSpec((args.batch_size * _d_steps(name), *shape), tf.float32)
     if name == TUTORIAL:
         step = make_tutorial_train_step(generator, discriminator, _adam(), _adam(),
                                         args.batch_size, args.latent_dim)
     elif name.startswith(ALTERNATING):
+        match = _ALTERNATING.match(name)
         step = make_alternating_train_step(
             generator, discriminator, _adam(), _adam(), args.latent_dim, args.seed,
-            reuse_fakes="reuse" in name, concat=name.endswith("concat"))
+            reuse_fakes=bool(match["reuse"]), concat=bool(match["concat"]),
+            d_steps=_d_steps(name))
     else:
         match = _KGAN.match(name)
         gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed,
-                       reuse_fakes=bool(match["reuse"]))
+                       reuse_fakes=bool(match["reuse"]), d_steps=_d_steps(name))
         gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating")
         step = tf.function(gan.train_step)
     return live_flops(step.get_concrete_function(real).graph)
@@ -349,7 +393,8 @@ class Variant:
         self.cpu_seconds.append(time.process_time() - cpu_start)
 
     def rates(self, args):
-        return [args.steps * args.batch_size / s for s in self.seconds]
+        """Real images consumed per second, each round: k*m a step."""
+        return [args.steps * args.batch_size * _d_steps(self.name) / s for s in self.seconds]
 
     def remember_weights(self):
         self._initial = [[w.copy() for w in model.get_weights()] for model in self.models]
@@ -377,40 +422,102 @@ def _make_variants(args, source, streams, jit):
     for spec in args.variants:
         name, _, input_name = spec.partition("@")
         input_name = input_name or args.input
-        if input_name not in streams:
-            streams[input_name] = _stream(input_name, source, args)
-        dataset = streams[input_name]
+        k = _d_steps(name)
+        if (input_name, k) not in streams:
+            streams[input_name, k] = _stream(input_name, source, args, k)
+        dataset = streams[input_name, k]
         g, d = _clone(generator, discriminator)
         if name == TUTORIAL:
             step = make_tutorial_train_step(g, d, _adam(), _adam(), args.batch_size,
                                             args.latent_dim, jit)
             variants.append(Variant(spec, _python_loop(step, dataset), g, d))
         elif name.startswith(ALTERNATING):
+            match = _ALTERNATING.match(name)
             step = make_alternating_train_step(
                 g, d, _adam(), _adam(), args.latent_dim, args.seed, jit,
-                reuse_fakes="reuse" in name, concat=name.endswith("concat"))
+                reuse_fakes=bool(match["reuse"]), concat=bool(match["concat"]), d_steps=k)
             variants.append(Variant(spec, _python_loop(step, dataset), g, d))
         else:
             match = _KGAN.match(name)
             spe = int(match["spe"] or 1)
             run = _kgan_fit(g, d, args, dataset, jit, reuse_fakes=bool(match["reuse"]),
-                            steps_per_execution=spe)
+                            steps_per_execution=spe, d_steps=k)
             variants.append(Variant(spec, run, g, d, steps_multiple=spe))
     return variants
 
 
-def _kgan_fit(generator, discriminator, args, dataset, jit, reuse_fakes, steps_per_execution):
+def _kgan_fit(generator, discriminator, args, dataset, jit, reuse_fakes, steps_per_execution,
+              d_steps=1):
     gan = kgan.GAN(generator, discriminator, latent_dim=args.latent_dim, seed=args.seed,
-                   reuse_fakes=reuse_fakes)
+                   reuse_fakes=reuse_fakes, d_steps=d_steps)
     gan.compile(d_optimizer=_adam(), g_optimizer=_adam(), loss="non_saturating",
                 jit_compile=jit, steps_per_execution=steps_per_execution)
+    return PausedFit(gan, dataset, steps_per_execution)
 
-    def run_steps(num_steps):
-        num_steps -= num_steps % steps_per_execution
-        if num_steps:
-            gan.fit(dataset, epochs=1, steps_per_epoch=num_steps, verbose=0)
 
-    return run_steps
+class PausedFit:
+    """One long `GAN.fit`, as `kgan train` makes, run in slices of steps.
+
+    `fit` runs in a thread of its own, paused by a callback after each slice
+    until the next is asked for, so that the variants' rounds can interleave
+    while each keeps one iterator and one fit for the whole benchmark, as a
+    training run does (a fresh `fit` per round would time Keras' set-up of the
+    loop and the input's first batch each round). `run_steps(n)` runs the next
+    n steps and returns when they are done; `close()` ends the fit.
+    """
+
+    def __init__(self, gan, dataset, steps_per_execution=1):
+        self.gan = gan
+        self.dataset = dataset
+        self.steps_per_execution = steps_per_execution
+        self._go = threading.Semaphore(0)
+        self._done = threading.Semaphore(0)
+        self._left = 0
+        self._closing = False
+        self._error = None
+        self._thread = None
+
+    def __call__(self, num_steps):
+        num_steps -= num_steps % self.steps_per_execution
+        if not num_steps:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._fit, daemon=True)
+            self._thread.start()
+        self._left = num_steps
+        self._go.release()
+        self._done.acquire()
+        if self._error is not None:
+            raise self._error
+
+    def close(self):
+        if self._thread is not None and self._thread.is_alive():
+            self._closing = True
+            self._go.release()
+            self._thread.join()
+
+    def _fit(self):
+        runner = self
+
+        class Pause(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                runner._go.acquire()
+
+            def on_train_batch_end(self, batch, logs=None):
+                runner._left -= runner.steps_per_execution
+                if runner._left > 0:
+                    return
+                runner._done.release()
+                runner._go.acquire()
+                if runner._closing:
+                    self.model.stop_training = True
+
+        try:
+            self.gan.fit(self.dataset, epochs=1, steps_per_epoch=10**9, verbose=0,
+                         callbacks=[Pause()])
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting thread
+            self._error = exc
+            self._done.release()
 
 
 def _python_loop(train_step, dataset):
@@ -462,17 +569,35 @@ def _source(args):
                                args.num_examples, name="random")
 
 
-def _stream(input_name, source, args):
-    """An endless stream of `(x, y)` batches of m images."""
+def _d_steps(spec):
+    """k of a variant: N in its `-kN`, else 1."""
+    match = _KGAN.match(spec.partition("@")[0]) or _ALTERNATING.match(spec.partition("@")[0])
+    return int(match["k"] or 1) if match else 1
+
+
+def _twin(spec):
+    """The hand-written loop of a kgan variant's update: kgan-reuse-k5 -> alternating-reuse-k5."""
+    name, _, input_name = spec.partition("@")
+    match = _KGAN.match(name)
+    if not match:
+        return None
+    twin = ALTERNATING + ("-reuse" if match["reuse"] else "") + (
+        f"-k{match['k']}" if match["k"] and int(match["k"]) > 1 else "")
+    return f"{twin}@{input_name}" if input_name else twin
+
+
+def _stream(input_name, source, args, k=1):
+    """An endless stream of `(x, y)` batches of k*m images (a step's k minibatches)."""
+    rows = args.batch_size * k
     if input_name == "pipeline":
-        dataset, _ = data_lib.pipeline(source, args.batch_size, 1, args.seed)
+        dataset, _ = data_lib.pipeline(source, args.batch_size, k, args.seed)
         return dataset
     if input_name == "tutorial":
         # tf.data.Dataset.from_tensor_slices(train_images).shuffle(BUFFER_SIZE).batch(BATCH_SIZE)
         # with whole batches only, repeated.
         return (source.dataset.cache().shuffle(source.num_examples or 60_000, seed=args.seed)
-                .batch(args.batch_size, drop_remainder=True).repeat())
-    x, y = next(iter(source.dataset.batch(args.batch_size, drop_remainder=True)))
+                .batch(rows, drop_remainder=True).repeat())
+    x, y = next(iter(source.dataset.batch(rows, drop_remainder=True)))
     return tf.data.Dataset.from_tensors((x, y)).repeat()
 
 
@@ -510,6 +635,8 @@ def _summarise(variants, args, jit):
     for variant in variants:
         rates = variant.rates(args)
         row = {
+            "batch_size": args.batch_size,
+            "d_steps": _d_steps(variant.name),
             "jit": jit,
             "variant": variant.name,
             "description": _description(variant.name, args.input),
@@ -528,28 +655,45 @@ def _summarise(variants, args, jit):
                 row[f"vs_{baseline}_cpu_paired"] = None
                 continue
             row[f"vs_{baseline}"] = row["images_per_s"] / statistics.median(other.rates(args))
-            row[f"vs_{baseline}_paired"] = statistics.median(
-                o / s for o, s in zip(other.seconds, variant.seconds))
-            row[f"vs_{baseline}_cpu_paired"] = statistics.median(
-                o / s for o, s in zip(other.cpu_seconds, variant.cpu_seconds))
+            row.update(_paired(f"vs_{baseline}", variant, other, args))
+        twin = by_name.get(_twin(variant.name))
+        row["twin"] = None if twin is None else twin.name
+        row.update(_paired("vs_twin", variant, twin, args) if twin else
+                   {"vs_twin_paired": None, "vs_twin_paired_min": None,
+                    "vs_twin_paired_max": None, "vs_twin_cpu_paired": None})
         rows.append(row)
     return rows
 
 
+def _paired(key, variant, other, args):
+    """The ratio of `variant`'s images/s to `other`'s within each round: median, min, max."""
+    ratios = [a / b for a, b in zip(variant.rates(args), other.rates(args))]
+    return {f"{key}_paired": statistics.median(ratios), f"{key}_paired_min": min(ratios),
+            f"{key}_paired_max": max(ratios),
+            f"{key}_cpu_paired": statistics.median(
+                o / s for o, s in zip(other.cpu_seconds, variant.cpu_seconds))}
+
+
 def _description(spec, default_input):
     name, _, input_name = spec.partition("@")
-    match = _KGAN.match(name)
-    if name in _DESCRIPTIONS:
-        text = _DESCRIPTIONS[name]
+    k = _d_steps(name)
+    if name == TUTORIAL:
+        text = "TF tutorial, simultaneous update"
+    elif _KGAN.match(name):
+        match = _KGAN.match(name)
+        text = (f"kgan fit, reuse_fakes={bool(match['reuse'])}"
+                + (f", spe={match['spe']}" if match["spe"] else ""))
     else:
-        text = _DESCRIPTIONS["kgan-reuse" if match["reuse"] else "kgan"]
-        text += f", spe={match['spe']}" if match["spe"] else ""
+        match = _ALTERNATING.match(name)
+        text = ("hand-written Alg. 1" + (", reuse fakes" if match["reuse"] else "")
+                + (", D([real;fake])" if match["concat"] else ""))
+    text += f", k={k}" if k > 1 else ""
     return f"{text} [{input_name or default_input} input]" if input_name else text
 
 
-TABLE_HEADER = ("jit", "variant", "images/s", "(min..max)", "ms/step", "cpu ms",
-                "x tutorial", "paired", "x alternating", "paired", "GFLOP", "GFLOP/s",
-                "trained")
+TABLE_HEADER = ("m", "jit", "variant", "images/s", "(min..max)", "ms/step", "cpu ms",
+                "x tutorial", "paired", "(min..max)", "x twin", "(min..max)", "GFLOP",
+                "GFLOP/s", "trained")
 
 
 def _print_table(results, args):
@@ -558,33 +702,39 @@ def _print_table(results, args):
     print(f"Tutorial networks (G {g_params / 1e6:.2f} M, D {d_params / 1e3:.0f} k parameters), "
           f"{args.data} "
           f"{'28x28' if args.data == 'mnist' else f'{args.image_size}x{args.image_size}'}x1, "
-          f"batch {args.batch_size}, k=1, Adam(1e-4), {args.input} input; {args.steps} steps "
-          f"x {args.rounds} interleaved rounds per variant; median round (min..max):")
-    widths = (4, max(24, *(len(r["variant"]) for r in results)), 9, 13, 8, 7, 10, 7, 13, 7,
-              6, 8, 7)
-    header = " ".join(f"{h:<{w}}" if i < 2 else f"{h:>{w}}"
+          f"minibatch m of {', '.join(map(str, args.batch_sizes))}, Adam(1e-4), {args.input} "
+          f"input; {args.steps} steps x {args.rounds} interleaved rounds per variant; median "
+          "round (min..max):")
+    widths = (4, 4, max(24, *(len(r["variant"]) for r in results)), 9, 13, 8, 7, 10, 7, 13,
+              7, 13, 6, 8, 7)
+    header = " ".join(f"{h:<{w}}" if 0 < i < 3 else f"{h:>{w}}"
                       for i, (h, w) in enumerate(zip(TABLE_HEADER, widths)))
     print(header)
     print("-" * len(header))
     for row in results:
-        cells = [_on_off(row["jit"]), row["variant"], f"{row['images_per_s']:.0f}",
+        cells = [str(row["batch_size"]), _on_off(row["jit"]), row["variant"],
+                 f"{row['images_per_s']:.0f}",
                  f"({row['min_images_per_s']:.0f}..{row['max_images_per_s']:.0f})",
                  f"{row['ms_per_step']:.1f}", f"{row['cpu_ms_per_step']:.0f}",
                  _ratio(row["vs_tutorial"]), _ratio(row["vs_tutorial_paired"]),
-                 _ratio(row["vs_alternating"]), _ratio(row["vs_alternating_paired"]),
+                 _spread(row, "vs_tutorial"), _ratio(row["vs_twin_paired"]),
+                 _spread(row, "vs_twin"),
                  _number(row["gflop_per_step"], "{:.3g}"),
                  _number(row["gflop_per_s"], "{:.3g}"),
                  "yes" if row["weights_changed"] else "NO"]
-        print(" ".join(f"{c:<{w}}" if i < 2 else f"{c:>{w}}"
+        print(" ".join(f"{c:<{w}}" if 0 < i < 3 else f"{c:>{w}}"
                        for i, (c, w) in enumerate(zip(cells, widths))))
     print()
     for spec in dict.fromkeys(r["variant"] for r in results):
-        print(f"  {spec:<{widths[1]}} {_description(spec, args.input)}")
-    print("x tutorial / x alternating: median images/s over that loop's median. paired: the "
-          "median over rounds of the same ratio within each round (same moment, same load). "
-          "cpu ms: this process's CPU time per step. GFLOP: floating-point operations per "
-          "step, counted in the step's graph; GFLOP/s: at the median images/s. trained: both "
-          "networks' weights moved during the timed rounds and stayed finite.")
+        print(f"  {spec:<{widths[2]}} {_description(spec, args.input)}")
+    print("images/s: real images consumed (k*m a step). x tutorial: median images/s over the "
+          "tutorial's median; paired: the median over rounds of the same ratio within each "
+          "round (same moment, same load), with its spread. x twin: the paired ratio of a kgan "
+          "variant to the hand-written loop of the identical update (kgan-reuse-k5 to "
+          "alternating-reuse-k5). cpu ms: this process's CPU time per step. GFLOP: "
+          "floating-point operations per step, counted in the step's graph; GFLOP/s: at the "
+          "median images/s. trained: both networks' weights moved during the timed rounds "
+          "and stayed finite.")
     if args.peak_gflops:
         for row in results:
             if row["gflop_per_s"] is not None:
@@ -595,6 +745,25 @@ def _print_table(results, args):
 
 def _ratio(value):
     return "-" if value is None else f"{value:.3f}"
+
+
+def _spread(row, key):
+    low, high = row.get(f"{key}_paired_min"), row.get(f"{key}_paired_max")
+    return "-" if low is None else f"({low:.2f}..{high:.2f})"
+
+
+def _cpu_model():
+    """The CPU's model name (Linux's /proc/cpuinfo), or the platform's processor string."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
 
 
 def _number(value, form):

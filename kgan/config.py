@@ -431,11 +431,28 @@ def _check_values(recipe):
                 f"{', '.join(str(c).lower() if isinstance(c, bool) else c for c in choices)};"
                 f" got {value!r}.{errors.did_you_mean(value, [str(c) for c in choices])}"
             )
+    _check_steps_per_execution(recipe)
     for role in ("d_optimizer", "g_optimizer"):
         rate = recipe["train"][role].get("learning_rate")
         if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate <= 0:
             raise errors.KganError(
                 f"Recipe key `train.{role}.learning_rate` must be positive, got {rate!r}."
+            )
+
+
+def _check_steps_per_execution(recipe):
+    """Callbacks see every N-th step only: the step counts they act on must be multiples of N."""
+    spe = recipe["train"]["steps_per_execution"]
+    if spe == 1:
+        return
+    for path in ("train.steps_per_epoch", "checkpoint.every_steps", "log.every_steps"):
+        value = get_path(recipe, path)
+        if value is not None and value % spe:
+            raise errors.KganError(
+                f"Recipe key `{path}` is {value}, not a multiple of train.steps_per_execution "
+                f"({spe}): kgan sees the step count only every {spe} steps, so it would never "
+                f"act at step {value}. Make {path} a multiple of {spe} (e.g. "
+                f"{max(spe, value - value % spe)}) or set train.steps_per_execution: 1."
             )
 
 

@@ -161,11 +161,13 @@ class GAN(generative_model.GenerativeModel):
         m = tf.shape(minibatches[0][0])[0]
         step = self.g_optimizer.iterations
         last = minibatches.pop() if self.reuse_fakes else None
+        updates = []  # each D update's (loss, real logits, fake logits), for the metrics
         # k times: a fresh real minibatch and fresh noise; D alone is updated.
         for real_i, labels_i in minibatches:
             inputs, fake_labels = self._fakes_inputs(m)
             fake = self.generator(inputs, training=True)
-            self._discriminator_update(real_i, labels_i, fake, fake_labels, step, loss_scale)
+            updates.append(self._discriminator_update(real_i, labels_i, fake, fake_labels,
+                                                      step, loss_scale))
         # Then fresh noise; G alone is updated.
         inputs, fake_labels = self._fakes_inputs(m)
         with tf.GradientTape() as tape:
@@ -174,8 +176,8 @@ class GAN(generative_model.GenerativeModel):
                 # The k-th D update uses this very forward pass, so G's update
                 # needs no second one (`reuse_fakes`).
                 with tape.stop_recording():
-                    self._discriminator_update(*last, tf.stop_gradient(fake), fake_labels,
-                                               step, loss_scale)
+                    updates.append(self._discriminator_update(
+                        *last, tf.stop_gradient(fake), fake_labels, step, loss_scale))
             fake_logits, fake_classes = self.conditioning.discriminate(
                 self.discriminator, self._regularizers.augment(fake, step, self.seed_generator),
                 fake_labels,
@@ -185,11 +187,20 @@ class GAN(generative_model.GenerativeModel):
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss * loss_scale)
         self._apply(tape, scaled_g_loss, self.generator, self.g_optimizer)
         self._update_ema()
+        # The metrics once a step, off the path between D's updates: the same
+        # means as k separate updates.
+        d_losses, real_logits, fake_logits = zip(*updates)
+        self.d_loss_tracker.update_state(tf.stack(d_losses))
+        self.real_score_tracker.update_state(self.loss_fn.score(tf.concat(real_logits, 0)))
+        self.fake_score_tracker.update_state(self.loss_fn.score(tf.concat(fake_logits, 0)))
         self.g_loss_tracker.update_state(g_loss)
         return distribute.step_logs(self.metrics)
 
     def _discriminator_update(self, real, real_labels, fake, fake_labels, step, loss_scale):
-        """One update of D on a real and a fake minibatch (fake carries no gradient)."""
+        """One update of D on a real and a fake minibatch (fake carries no gradient).
+
+        Returns D's loss and its logits on the two minibatches.
+        """
         real = self._regularizers.augment(real, step, self.seed_generator)
         fake = self._regularizers.augment(fake, step, self.seed_generator)
         discriminate = self.conditioning.discriminate
@@ -208,9 +219,7 @@ class GAN(generative_model.GenerativeModel):
             scaled_d_loss = self.d_optimizer.scale_loss(d_loss * loss_scale)
         self._apply(tape, scaled_d_loss, self.discriminator, self.d_optimizer)
         self._regularizers.after_discriminator_step(self.discriminator)
-        self.d_loss_tracker.update_state(d_loss)
-        self.real_score_tracker.update_state(self.loss_fn.score(real_logits))
-        self.fake_score_tracker.update_state(self.loss_fn.score(fake_logits))
+        return d_loss, real_logits, fake_logits
 
     def test_step(self, data):
         real, labels = self.conditioning.split(data)

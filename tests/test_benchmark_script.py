@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import pathlib
+import statistics
 
 import keras
 import numpy as np
@@ -79,42 +80,81 @@ def test_one_discriminator_call_on_real_and_fake_is_the_same_update(bench):
                          _train_by_hand(bench, REAL, reuse_fakes=True))
 
 
-def test_main_prints_one_row_per_variant_and_every_variant_trains(bench, tmp_path, capsys):
-    variants = ["tutorial", "alternating", "alternating-reuse-concat@constant",
+def test_hand_written_k_step_is_kgans_k_step(bench):
+    real = tf.random.uniform((12, 4, 4, 1), -1.0, 1.0, seed=1)
+    for reuse_fakes in (False, True):
+        by_hand = _train_by_hand(bench, real, reuse_fakes=reuse_fakes, d_steps=3)
+        generator, discriminator = _networks()
+        gan = kgan.GAN(generator, discriminator, latent_dim=4, seed=3, d_steps=3,
+                       reuse_fakes=reuse_fakes)
+        gan.compile(d_optimizer=bench._adam(), g_optimizer=bench._adam())
+        for _ in range(2):
+            gan.train_step(real)
+        _assert_same_weights(by_hand, (generator, discriminator))
+
+
+def test_a_paused_fit_runs_exactly_the_steps_of_each_slice(bench):
+    generator, discriminator = _networks()
+    gan = kgan.GAN(generator, discriminator, latent_dim=4, seed=3)
+    gan.compile(d_optimizer=bench._adam(), g_optimizer=bench._adam(), steps_per_execution=2)
+    data = tf.data.Dataset.from_tensors((REAL, tf.zeros(6, tf.int32))).repeat()
+    run = bench.PausedFit(gan, data, steps_per_execution=2)
+    done = []
+    for steps in (2, 5, 4):  # 5 is cut to whole executions: 4
+        run(steps)
+        done.append(int(gan.g_optimizer.iterations.numpy()))
+    run.close()
+    assert done == [2, 6, 10]
+    assert not run._thread.is_alive()
+
+
+def test_main_prints_one_row_per_size_and_variant_and_every_variant_trains(bench, tmp_path,
+                                                                           capsys):
+    variants = ["tutorial", "alternating-k2@constant", "kgan-k2@constant",
                 "kgan-reuse-spe2@tutorial"]
     json_path = tmp_path / "bench.json"
-    argv = ["--variants", ",".join(variants), "--batch-size", "4", "--image-size", "8",
+    argv = ["--variants", ",".join(variants), "--batch-size", "4,2", "--image-size", "8",
             "--latent-dim", "8", "--num-examples", "48", "--steps", "2", "--rounds", "2",
             "--warmup-steps", "1", "--json", str(json_path)]
     results = bench.main(argv)
     output = capsys.readouterr().out
     assert "command: python bin/benchmark_step.py " + " ".join(argv) in output
+    assert "cpu: " in output.splitlines()[1]
 
     lines = output.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("jit "))
-    assert lines[header].split()[:4] == ["jit", "variant", "images/s", "(min..max)"]
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["m", "jit"])
+    assert lines[header].split()[:5] == ["m", "jit", "variant", "images/s", "(min..max)"]
     assert set(lines[header + 1]) == {"-"}
-    rows = [line.split() for line in lines[header + 2 : header + 2 + len(variants)]]
-    assert [row[1] for row in rows] == variants
+    rows = [line.split() for line in lines[header + 2 : header + 2 + 2 * len(variants)]]
+    assert [(row[0], row[2]) for row in rows] == [
+        (m, v) for m in ("4", "2") for v in variants]
     for row in rows:
-        assert row[0] == "off" and len(row) == len(bench.TABLE_HEADER)
-        images_per_s, ms_per_step = float(row[2]), float(row[4])
+        assert row[1] == "off" and len(row) == len(bench.TABLE_HEADER)
+        images_per_s, ms_per_step = float(row[3]), float(row[5])
         assert images_per_s > 0 and ms_per_step > 0
         assert row[-1] == "yes"  # both networks' weights moved
         assert float(row[-3]) > 0 and float(row[-2]) > 0  # GFLOP per step, GFLOP/s
-    # Each baseline's ratio to itself is 1; the others are positive numbers.
-    assert rows[0][6] == "1.000" and rows[0][7] == "1.000"
-    assert rows[1][8] == "1.000" and rows[1][9] == "1.000"
-    assert all(float(cell) > 0 for row in rows for cell in row[6:10])
-    assert "input 'pipeline' alone: first batch" in output
-    assert "input 'constant' alone" in output and "input 'tutorial' alone" in output
+    # The tutorial's ratio to itself is 1; kgan-k2 has its hand-written twin, the
+    # reuse variant none in this run.
+    assert rows[0][7] == "1.000" and rows[0][8] == "1.000"
+    assert float(rows[2][10]) > 0 and rows[2][11].startswith("(")
+    assert rows[3][10] == "-"
+    # The input checks time the k = 1 streams: the tutorial's (pipeline) and the reuse
+    # variant's, at each size; not the k = 2 constant one.
+    assert output.count("input 'pipeline' alone: first batch") == 2
+    assert output.count("input 'tutorial' alone: first batch") == 2
+    assert "input 'constant' alone" not in output
 
-    assert [row["variant"] for row in results] == variants
+    assert [row["variant"] for row in results] == variants * 2
     assert all(row["weights_changed"] for row in results)
+    # k = 2 consumes two minibatches a step: images/s counts both.
+    assert results[1]["d_steps"] == 2 and results[0]["d_steps"] == 1
     written = json.loads(json_path.read_text())
-    assert [row["variant"] for row in written["results"]] == variants
-    assert written["results"][2]["vs_alternating"] == pytest.approx(
-        results[2]["images_per_s"] / results[1]["images_per_s"])
+    assert [row["batch_size"] for row in written["results"]] == [4] * 4 + [2] * 4
+    assert written["results"][2]["twin"] == "alternating-k2@constant"
+    assert written["results"][2]["vs_twin_paired"] == pytest.approx(statistics.median(
+        a / b for a, b in zip(results[2]["rounds_images_per_s"],
+                              results[1]["rounds_images_per_s"])))
     assert len(written["results"][0]["rounds_images_per_s"]) == 2
 
 

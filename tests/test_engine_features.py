@@ -66,6 +66,16 @@ def test_reuse_fakes_updates_g_on_the_last_d_updates_noise(make_gan):
     np.testing.assert_array_equal(gan.seed_generator.state.numpy(), noise_seed.state.numpy())
 
 
+def test_d_metrics_average_every_update_of_the_step(make_gan):
+    """d_loss is the mean over the step's k D updates, the scores over their k*m samples."""
+    gan = make_gan(d_steps=3)
+    gan.train_on_batch(_data(12))
+    assert float(gan.d_loss_tracker.count.numpy()) == 3
+    assert float(gan.real_score_tracker.count.numpy()) == 12  # 3 minibatches of 4
+    assert float(gan.fake_score_tracker.count.numpy()) == 12
+    assert 0.0 < float(gan.real_score_tracker.result()) < 1.0
+
+
 def test_conditional_gan_feeds_labels_and_generates_chosen_classes():
     generator, discriminator = _conditional_networks()
     gan = kgan.GAN(generator, discriminator, latent_dim=2, num_classes=3, seed=0)
