@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Times a recipe's own training step under variations of it, side by side in one process.
+
+Each variation is the recipe with some `--set`-style overrides (the first is usually none,
+the recipe as it is). Every variation builds its GAN and input stream as `kgan train` does
+and trains in one long `GAN.fit`, paused between rounds (`PausedFit` of
+`bin/benchmark_step.py`); the rounds interleave, the order rotating, so load from other
+processes hits all alike. Printed per variation: the median steps/s with its spread, and the
+ratio to the first variation within each round (median and spread).
+
+Example:
+
+```
+python bin/benchmark_recipe.py recipes/mnist.yaml "" "train.steps_per_execution=4" \\
+    "train.jit_compile=true" --steps 120 --rounds 6
+```
+"""
+
+import argparse
+import importlib.util
+import os
+import pathlib
+import shlex
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import kgan  # noqa: E402, F401 - before TensorFlow: kgan picks its CPU kernels
+from kgan import config  # noqa: E402
+from kgan import data  # noqa: E402
+from kgan import train  # noqa: E402
+
+_STEP = pathlib.Path(__file__).resolve().parent / "benchmark_step.py"
+
+
+def _paused_fit():
+    spec = importlib.util.spec_from_file_location("benchmark_step", _STEP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PausedFit
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("recipe", help="the recipe file")
+    parser.add_argument("variations", nargs="+", metavar="OVERRIDES",
+                        help='space-separated KEY=VALUE overrides per variation; "" for none')
+    parser.add_argument("--steps", type=int, default=120, help="steps per variation per round")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved timed rounds")
+    parser.add_argument("--warmup-steps", type=int, default=8, help="untimed steps first")
+    args = parser.parse_args(argv)
+    paused_fit = _paused_fit()
+    shown = sys.argv[1:] if argv is None else argv
+    print(f"command: python bin/benchmark_recipe.py {shlex.join(shown)}")
+    runs = {}
+    for name in args.variations:
+        recipe = config.resolve(args.recipe, name.split())
+        source = data.load(recipe["data"], seed=recipe["seed"])
+        gan = train.build_gan(recipe, source.sample_shape, source.num_classes)
+        dataset, _ = data.pipeline(source, recipe["train"]["batch_size"], gan.d_steps,
+                                   recipe["seed"])
+        runs[name] = paused_fit(gan, dataset, recipe["train"]["steps_per_execution"])
+        start = time.perf_counter()
+        runs[name](args.warmup_steps)
+        print(f"  warm-up {name or '(the recipe)'}: {time.perf_counter() - start:.1f} s",
+              flush=True)
+    rates = {name: [] for name in args.variations}
+    for index in range(args.rounds):
+        shift = index % len(args.variations)
+        for name in args.variations[shift:] + args.variations[:shift]:
+            start = time.perf_counter()
+            runs[name](args.steps)
+            rates[name].append(args.steps / (time.perf_counter() - start))
+        print(f"  round {index + 1}/{args.rounds}: " + ", ".join(
+            f"{name or '(the recipe)'} {values[-1]:.2f}" for name, values in rates.items())
+            + " steps/s", flush=True)
+    results = []
+    first = rates[args.variations[0]]
+    for name, values in rates.items():
+        ratios = [a / b for a, b in zip(values, first)]
+        results.append({"variation": name, "steps_per_s": statistics.median(values),
+                        "min": min(values), "max": max(values),
+                        "paired": statistics.median(ratios), "paired_min": min(ratios),
+                        "paired_max": max(ratios)})
+        print(f"{name or '(the recipe)'}: {statistics.median(values):.2f} steps/s "
+              f"({min(values):.2f}..{max(values):.2f}); paired x first "
+              f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f})")
+    for run in runs.values():
+        run.close()
+    return results
+
+
+if __name__ == "__main__":
+    main()
