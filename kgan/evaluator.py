@@ -252,6 +252,32 @@ def evaluator_path(dataset):
     return None
 
 
+def shadowed_evaluator(dataset):
+    """A sentence when a cached evaluator of `dataset` is used instead of the one kgan ships.
+
+    Figures measured by two evaluators are not comparable (FID is in each one's feature
+    space), and a cached evaluator may be an old or quick one: this says which is used.
+    Returns None when nothing is shadowed.
+    """
+    cached, shipped = cache_path(dataset), packaged_path(dataset)
+    if not (os.path.isfile(cached) and os.path.isfile(shipped)):
+        return None
+    if _sha256(cached) == _sha256(shipped):
+        return None
+
+    def accuracy(path):
+        try:
+            with open(path + ".json", encoding="utf-8") as file:
+                return f"{100 * json.load(file)['test_accuracy']:.2f}% test accuracy"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "test accuracy unknown"
+
+    return (f'{dataset} is measured by the evaluator cached at {cached} ({accuracy(cached)}), '
+            f"not the one kgan ships ({accuracy(shipped)}): FID, KID and precision/recall "
+            "then compare only with figures from that cached evaluator. Delete the cached "
+            "file to measure with kgan's.")
+
+
 def load_evaluator(dataset, path=None):
     """The evaluator of `dataset` (`path`, else `evaluator_path`), or a KganError saying how
     to get one."""

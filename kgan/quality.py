@@ -224,6 +224,9 @@ def measurement_target(source, data_config, echo=print, train_missing=True):
         if evaluator_lib.evaluator_path(name) is None and train_missing:
             echo(f'No evaluator for "{name}" yet: training one '
                  f"({evaluator_lib.FIRST_USE_EPOCHS} epoch), cached for the next runs.")
+        shadowed = evaluator_lib.shadowed_evaluator(name)
+        if shadowed:
+            echo(f"Warning: {shadowed}")
         return name, evaluator_lib.find_evaluator(name, train_missing=train_missing,
                                                   data_dir=data_config.get("data_dir"))
     if name is None:

@@ -177,3 +177,21 @@ def test_a_resumed_run_keeps_its_best_unless_beaten(ring_run, tmp_path):
     callback.on_epoch_end(3, logs)
     assert logs["fid"] > 1e-9 and "best so far" not in lines[0]
     assert runs.best_checkpoint(run_dir)["step"] == 5
+
+
+def test_a_cached_evaluator_that_shadows_the_shipped_one_is_named(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv(evaluator.CACHE_ENV, str(tmp_path / "cache"))
+    assert evaluator.shadowed_evaluator("mnist") is None  # nothing cached
+    os.makedirs(os.path.dirname(evaluator.cache_path("mnist")))
+    shutil.copy(evaluator.packaged_path("mnist"), evaluator.cache_path("mnist"))
+    assert evaluator.shadowed_evaluator("mnist") is None  # the same file
+    # Another evaluator in its place (here Fashion-MNIST's file, 92.01%).
+    for suffix in ("", ".json"):
+        shutil.copy(evaluator.packaged_path("fashion_mnist") + suffix,
+                    evaluator.cache_path("mnist") + suffix)
+    message = evaluator.shadowed_evaluator("mnist")
+    assert evaluator.cache_path("mnist") in message
+    assert "92.01% test accuracy" in message and "99.12% test accuracy" in message
+    assert "Delete the cached file" in message
