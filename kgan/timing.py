@@ -34,7 +34,6 @@ import keras
 
 START_UP = "start-up"
 TRAINING = "training"
-END = "end"
 _HOOKS = tuple(
     f"on_{stage}_{event}" for stage in ("train", "test", "predict") for event in ("begin", "end")
 ) + tuple(
@@ -77,6 +76,11 @@ class TimeSplit:
 
     def add(self, name, seconds):
         self._seconds[name] = self._seconds.get(name, 0.0) + seconds
+
+    def add_callback_seconds(self, name, seconds):
+        """Counts a callback's seconds under `name`, and out of the `fit` they ran in."""
+        self.add(name, seconds)
+        self._in_callbacks += seconds
 
     @contextlib.contextmanager
     def phase(self, name):
@@ -153,9 +157,7 @@ class _TimedCallback(keras.callbacks.Callback):
             try:
                 return hook(*args, **kwargs)
             finally:
-                seconds = time.perf_counter() - start
-                self.split.add(self.name, seconds)
-                self.split._in_callbacks += seconds
+                self.split.add_callback_seconds(self.name, time.perf_counter() - start)
 
         return timed
 
