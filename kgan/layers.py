@@ -1,4 +1,4 @@
-"""Layers that GAN architectures share: spectral normalisation.
+"""Layers that GAN architectures share: spectral normalisation, minibatch standard deviation.
 
 `SpectralNorm` follows Algorithm 1 of Miyato et al. (2018), "Spectral
 Normalization for Generative Adversarial Networks": the wrapped layer applies
@@ -26,6 +26,7 @@ from kgan import errors
 
 _INITIAL_POWER_ITERATIONS = 15  # as torch.nn.utils.parametrizations.spectral_norm does
 _EPSILON = 1e-12
+_STDDEV_EPSILON = 1e-8  # inside the square root, as in Karras et al.'s code
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -130,6 +131,31 @@ class SpectralNorm(layers.Wrapper):
         if layer.activation is not None:
             outputs = layer.activation(outputs)
         return outputs
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class MinibatchStddev(layers.Layer):
+    """Appends the minibatch's feature spread to every example, as one more channel.
+
+    Karras et al. (2018), "Progressive Growing of GANs", Sec. 3: the standard
+    deviation of each feature over the minibatch, averaged over all features
+    and positions, is a scalar that D sees beside each example. A generator
+    that draws too little variety gives batches with a smaller spread than
+    real batches, which D can now tell apart, so G is pushed towards the data's
+    variety. D must then see real and generated examples in separate batches
+    (kgan's `train_step` does). A batch of one has spread 0.
+
+    Input `(batch, ..., channels)`; output `(batch, ..., channels + 1)`.
+    """
+
+    def call(self, inputs):
+        variance = ops.var(inputs, axis=0, keepdims=True)
+        spread = ops.mean(ops.sqrt(variance + _STDDEV_EPSILON))
+        channel = ops.ones_like(inputs[..., :1]) * ops.cast(spread, inputs.dtype)
+        return ops.concatenate([inputs, channel], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
 
 
 def _normalize(x):

@@ -71,6 +71,7 @@ class DCGAN(kgan.Architecture):
         dropout=0.0,
         batch_norm=None,
         spectral_norm=False,
+        minibatch_stddev=False,
     ):
         """Image -> stride-2 convolutions with LeakyReLU -> one logit.
 
@@ -88,10 +89,16 @@ class DCGAN(kgan.Architecture):
                 `kgan.layers.SpectralNorm` (Miyato et al. 2018), whose
                 discriminator has no batch norm; batch norm would rescale
                 each layer by its batch's statistics and undo the bound.
+            minibatch_stddev: before the logit, append the minibatch's
+                feature spread as one more channel (`kgan.layers.MinibatchStddev`,
+                Karras et al. 2018), so that D can tell a batch of too-similar
+                samples from a real batch.
         """
         if batch_norm is None:
             batch_norm = not spectral_norm
-        _check_flags(batch_norm=batch_norm, spectral_norm=spectral_norm)
+        _check_flags(
+            batch_norm=batch_norm, spectral_norm=spectral_norm, minibatch_stddev=minibatch_stddev
+        )
         if batch_norm and spectral_norm:
             raise kgan.KganError(
                 "The dcgan discriminator got spectral_norm: true and batch_norm: true. "
@@ -118,6 +125,8 @@ class DCGAN(kgan.Architecture):
             x = layers.LeakyReLU(negative_slope=leaky_slope)(x)
             if dropout:
                 x = layers.Dropout(dropout)(x)
+        if minibatch_stddev:
+            x = kgan.layers.MinibatchStddev(name="minibatch_stddev")(x)
         x = layers.Flatten()(x)
         logits = wrap(layers.Dense(1, name="logit"))(x)
         return keras.Model(image, logits, name="dcgan_discriminator")

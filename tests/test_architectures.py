@@ -142,7 +142,7 @@ def test_unknown_options_name_the_close_one_and_list_all():
 def test_parameters_lists_each_role_s_options():
     assert kgan.architectures.parameters("dcgan", "discriminator") == [
         "base_filters", "kernel_size", "leaky_slope", "dropout", "batch_norm",
-        "spectral_norm",
+        "spectral_norm", "minibatch_stddev",
     ]
     assert "hidden_units" in kgan.architectures.parameters("mlp", "generator")
 

@@ -221,6 +221,42 @@ def test_spectral_norm_gan_survives_saving(tmp_path):
                                gan.discriminator(real).numpy(), atol=1e-6)
 
 
+# --- Minibatch standard deviation (Karras et al. 2018) ---------------------------
+
+
+def test_minibatch_stddev_appends_the_batchs_mean_spread_as_a_channel():
+    x = np.random.default_rng(0).normal(size=(8, 3, 3, 2)).astype("float32")
+    out = kgan_layers.MinibatchStddev()(x).numpy()
+    assert out.shape == (8, 3, 3, 3)
+    np.testing.assert_array_equal(out[..., :2], x)
+    expected = np.sqrt(x.var(axis=0) + 1e-8).mean()
+    np.testing.assert_allclose(out[..., 2], expected, rtol=1e-5)
+    # A collapsed batch (every example the same) has no spread at all.
+    same = np.repeat(x[:1], 8, axis=0)
+    np.testing.assert_allclose(kgan_layers.MinibatchStddev()(same).numpy()[..., 2], 1e-4,
+                               rtol=1e-3)
+
+
+def test_a_minibatch_stddev_discriminator_tells_a_collapsed_batch_from_a_varied_one(tmp_path):
+    keras.utils.set_random_seed(0)
+    d = kgan.discriminator("cgan", input_shape=(8, 8, 1), num_classes=3, base_filters=4,
+                           minibatch_stddev=True)
+    plain = kgan.discriminator("cgan", input_shape=(8, 8, 1), num_classes=3, base_filters=4)
+    varied = np.random.default_rng(1).uniform(-1, 1, (6, 8, 8, 1)).astype("float32")
+    collapsed = np.repeat(varied[:1], 6, axis=0)
+    labels = np.zeros(6, "int32")
+    # The same first example scores differently beside varied or identical batch mates;
+    # without the layer (and in inference mode, batch norm's moving statistics) it does not.
+    for model, differs in ((d, True), (plain, False)):
+        first_varied = model([varied, labels], training=False).numpy()[0]
+        first_collapsed = model([collapsed, labels], training=False).numpy()[0]
+        assert (not np.allclose(first_varied, first_collapsed, atol=1e-6)) == differs
+    d.save(tmp_path / "d.keras")
+    loaded = keras.models.load_model(tmp_path / "d.keras")
+    np.testing.assert_allclose(loaded([varied, labels]).numpy(), d([varied, labels]).numpy(),
+                               atol=1e-6)
+
+
 # --- Exponential moving average of the generator ------------------------------
 
 
