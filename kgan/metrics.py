@@ -16,6 +16,7 @@ coverage = kgan.metrics.class_coverage(evaluator.predict_classes(samples), 10)
 """
 
 import collections
+import hashlib
 import math
 
 import numpy as np
@@ -156,7 +157,7 @@ def precision_recall(real_features, fake_features, k=3, batch_size=1000):
                 f"precision_recall with k={k} needs more than {k} {name} samples, "
                 f"got {len(features)}."
             )
-    real_radii = _kth_neighbour_distances(real_features, k, batch_size)
+    real_radii = _reference_radii(real_features, k, batch_size)
     fake_radii = _kth_neighbour_distances(fake_features, k, batch_size)
     precision = _share_inside(fake_features, real_features, real_radii, batch_size)
     recall = _share_inside(real_features, fake_features, fake_radii, batch_size)
@@ -373,6 +374,23 @@ def _unbiased_mmd2(x, y):
 def _squared_distances(a, b):
     squared = (a**2).sum(axis=1)[:, None] + (b**2).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
     return np.maximum(squared, 0.0)
+
+
+# The real set's radii, by (SHA-1 of the features, k): a run measures its samples
+# against the same test split at every evaluation, and these radii are half
+# or more of an evaluation's time (an n x n distance matrix, partitioned).
+_REFERENCE_RADII = collections.OrderedDict()
+_REFERENCE_RADII_KEPT = 4
+
+
+def _reference_radii(features, k, batch_size):
+    key = (hashlib.sha1(np.ascontiguousarray(features).view(np.uint8)).hexdigest(), k)
+    if key not in _REFERENCE_RADII:
+        _REFERENCE_RADII[key] = _kth_neighbour_distances(features, k, batch_size)
+        while len(_REFERENCE_RADII) > _REFERENCE_RADII_KEPT:
+            _REFERENCE_RADII.popitem(last=False)
+    _REFERENCE_RADII.move_to_end(key)
+    return _REFERENCE_RADII[key]
 
 
 def _kth_neighbour_distances(features, k, batch_size):

@@ -159,9 +159,29 @@ def test_shifted_and_narrow_generators_move_precision_and_recall_as_expected():
 def test_precision_recall_do_not_depend_on_the_batch_size():
     rng = np.random.default_rng(4)
     real, fake = rng.standard_normal((300, 4)), rng.standard_normal((250, 4)) + 0.3
-    assert metrics.precision_recall(real, fake, batch_size=7) == metrics.precision_recall(
-        real, fake, batch_size=1000
-    )
+    small = metrics.precision_recall(real, fake, batch_size=7)
+    metrics._REFERENCE_RADII.clear()  # the real radii computed again, in batches of 1000
+    assert small == metrics.precision_recall(real, fake, batch_size=1000)
+
+
+def test_the_real_sets_radii_are_computed_once_per_real_set(monkeypatch):
+    rng = np.random.default_rng(5)
+    real, other_real = rng.standard_normal((200, 3)), rng.standard_normal((200, 3))
+    fakes = [rng.standard_normal((150, 3)) + shift for shift in (0.0, 0.5, 1.0)]
+    expected = [metrics.precision_recall(real, fake) for fake in fakes]
+    metrics._REFERENCE_RADII.clear()
+    sizes = []
+    compute = metrics._kth_neighbour_distances
+    monkeypatch.setattr(metrics, "_kth_neighbour_distances",
+                        lambda features, *args: sizes.append(len(features))
+                        or compute(features, *args))
+    # Three evaluations against one test split: its 200 radii once, each fake set's every time.
+    assert [metrics.precision_recall(real, fake) for fake in fakes] == expected
+    assert sizes == [200, 150, 150, 150]
+    # Another real set (or another k) has radii of its own.
+    metrics.precision_recall(other_real, fakes[0])
+    metrics.precision_recall(real, fakes[0], k=2)
+    assert sizes == [200, 150, 150, 150, 200, 150, 200, 150]
 
 
 # ---------------------------------------------------------------- mode coverage
