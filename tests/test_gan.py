@@ -238,6 +238,27 @@ def test_fit_runs_keras_callbacks(make_gan):
     assert seen == [["d_loss", "fake_score", "g_loss", "real_score"]] * 4
 
 
+@pytest.mark.parametrize("steps_per_execution", [1, 2])
+def test_callbacks_count_the_global_step_without_reading_it(make_gan, steps_per_execution):
+    from kgan import callbacks
+
+    gan = make_gan(steps_per_execution=steps_per_execution)
+    counted, read = [], []
+
+    class Steps(callbacks.StepCallback):
+        def on_train_batch_end(self, batch, logs=None):
+            counted.append(self.step_at_batch_end(batch))
+            read.append(callbacks.global_step(self.model))
+
+    # Two epochs of 4 steps, then a fit that starts mid-way, as a resumed run's does.
+    gan.fit(_data(32), batch_size=4, epochs=2, steps_per_epoch=4, callbacks=[Steps()],
+            verbose=0)
+    gan.fit(_data(32), batch_size=4, epochs=3, initial_epoch=2, steps_per_epoch=2,
+            callbacks=[Steps()], verbose=0)
+    assert counted == read
+    assert read == list(range(steps_per_execution, 11, steps_per_execution))
+
+
 def test_jit_compile_runs_algorithm_1(make_gan):
     # XLA draws different random numbers from the same seeds, so its run is
     # checked on its own; every other test here runs without XLA (the CPU default).
