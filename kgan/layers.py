@@ -143,7 +143,8 @@ class MinibatchStddev(layers.Layer):
     that draws too little variety gives batches with a smaller spread than
     real batches, which D can now tell apart, so G is pushed towards the data's
     variety. D must then see real and generated examples in separate batches
-    (kgan's `train_step` does). A batch of one has spread 0.
+    (kgan's `train_step` does). A batch of one, or of identical examples, has
+    spread sqrt(1e-8) = 1e-4, the epsilon inside the square root.
 
     Input `(batch, ..., channels)`; output `(batch, ..., channels + 1)`.
     """
