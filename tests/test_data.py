@@ -193,6 +193,25 @@ def test_image_folder_without_classes_takes_first_image_size_and_channels(tmp_pa
     np.testing.assert_allclose(x.numpy(), 128 / 127.5 - 1, atol=1e-6)
 
 
+def test_corrupt_images_among_good_ones_are_left_out_and_named(tmp_path):
+    for i in range(3):
+        write_png(tmp_path / f"{i}.png", 255, size=(4, 4), mode="L")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    (tmp_path / "empty.png").write_bytes(b"")
+    source = data.load({"name": "images", "path": str(tmp_path), "channels": 1}, seed=0)
+    assert source.num_examples == 3
+    assert len(list(source.dataset)) == 3  # the pipeline never meets the bad files
+    assert source.notes == (
+        f"2 of the 5 images in {tmp_path} cannot be decoded and are left out: "
+        "broken.jpg, empty.png.",)
+
+
+def test_a_folder_of_only_corrupt_images_is_refused_naming_one(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"PNG? no")
+    with pytest.raises(kgan.KganError, match=r"none of the 1 images .* can be decoded .*a\.png"):
+        data.load({"name": "images", "path": str(tmp_path)}, seed=0)
+
+
 def test_shared_cifar_folder_loads_when_present():
     folder = os.path.join(REPO, "..", "shared", "datasets", "cifar10-jpeg-test")
     if not os.path.isdir(folder):

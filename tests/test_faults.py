@@ -93,6 +93,9 @@ _save = plots._save
 
 
 def save(figure, path):
+    if os.environ.get("KGAN_FULL") and os.environ["KGAN_FULL"] in os.path.basename(str(path)):
+        import errno
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))  # a full disk
     if _hit(path):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "wb") as file:
@@ -114,6 +117,7 @@ def setup():
     reference = root / "reference"
     result = _kgan("train", recipe, "--run-dir", reference, "--quiet")
     assert result.returncode == 0, result.stderr
+    (root / "reference.stderr").write_text(result.stderr)
     yield root, recipe, _weights(reference)
     shutil.rmtree(root, ignore_errors=True)
 
@@ -288,3 +292,42 @@ def _read_only(directory):
     finally:
         for path, mode in sorted(modes.items()):
             os.chmod(path, mode)
+
+
+def test_a_deterministic_run_prints_no_tensorflow_errors(setup):
+    # The recipe has `deterministic: true`; Keras' predict under op determinism
+    # once printed "E0000 ... use_unbounded_threadpool" lines past TF_CPP_MIN_LOG_LEVEL.
+    root, _, _ = setup
+    stderr = (root / "reference.stderr").read_text()
+    assert "E0000" not in stderr and "use_unbounded_threadpool" not in stderr, stderr
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_a_damaged_newest_checkpoint_is_passed_over_for_the_one_before(setup, tmp_path, damage):
+    root, _, reference = setup
+    run_dir = tmp_path / "run"
+    shutil.copytree(root / "reference", run_dir)
+    os.remove(run_dir / runs.FINAL_GAN)  # the run stopped before its end
+    newest = run_dir / runs.CHECKPOINTS / "ckpt-00000012.keras"
+    size = newest.stat().st_size
+    with open(newest, "r+b") as file:
+        file.truncate(size // 2 if damage == "truncated" else 0)
+    result = _resume(run_dir)
+    why = "not a zip archive: truncated or overwritten" if damage == "truncated" else "an empty file"
+    assert f"checkpoint {newest} is damaged ({why}); trying the one before." in result.stdout
+    assert re.search(r"Resuming from .*ckpt-00000010\.keras at step 10\.", result.stdout)
+    _assert_same(run_dir, reference)
+
+
+def test_a_full_disk_while_plotting_keeps_the_finished_runs_results(setup, tmp_path):
+    root, recipe, reference = setup
+    run_dir = tmp_path / "run"
+    result = _kgan("train", recipe, "--run-dir", run_dir, "--quiet",
+                   env={"KGAN_FULL": "losses.png"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (f"Warning: could not write the plots of {run_dir} (No space left on device). "
+            "The run's weights and metrics are saved") in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    _assert_same(run_dir, reference)
+    rows = (run_dir / "metrics.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[1] for row in rows] == ["4", "8", "12"]
