@@ -35,7 +35,7 @@ name: null            # run name: runs/<name>-<timestamp>/; null means the recip
 seed: 0               # seeds weight initialisation, training noise and data order
 deterministic: false  # deterministic TF ops: bit-exact reruns and resumes, slower, no XLA
 plugins: []           # Python files (relative to the recipe) or modules to import first
-regularizers: []      # discriminator regularisers, in order, e.g. [r1, {name: diffaugment}]
+regularizers: []      # regularisers of D (and G), in order, e.g. [r1, {name: diffaugment}]
 
 data:                 # a registered dataset (see `kgan plugins`); other keys are its parameters
   name: tfds

@@ -169,9 +169,10 @@ class GAN(generative_model.GenerativeModel):
             updates.append(self._discriminator_update(real_i, labels_i, fake, fake_labels,
                                                       step, loss_scale))
         # Then fresh noise; G alone is updated.
-        inputs, fake_labels = self._fakes_inputs(m)
+        z = self._noise(m)
+        fake_labels = self.conditioning.fake_labels(m, self.seed_generator)
         with tf.GradientTape() as tape:
-            fake = self.generator(inputs, training=True)
+            fake = self.call(z, fake_labels, training=True)
             if last is not None:
                 # The k-th D update uses this very forward pass, so G's update
                 # needs no second one (`reuse_fakes`).
@@ -184,6 +185,12 @@ class GAN(generative_model.GenerativeModel):
             )
             g_loss = _add(tf.reduce_mean(self.loss_fn.generator_loss(fake_logits)),
                           self.conditioning.generator_class_loss(fake_labels, fake_classes))
+            g_loss = self._regularizers.add_generator_penalties(
+                g_loss, regularizers_lib.GeneratorPenaltyContext(
+                    generate=lambda z_, labels_: self.call(z_, labels_, training=True),
+                    noise=z, labels=fake_labels, fake=fake, sample_noise=self._noise,
+                    step=step,
+                ))
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss * loss_scale)
         self._apply(tape, scaled_g_loss, self.generator, self.g_optimizer)
         self._update_ema()

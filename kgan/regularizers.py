@@ -1,6 +1,6 @@
-"""Regularisers and stabilisers of the discriminator, combinable in a recipe.
+"""Regularisers and stabilisers of a GAN's two updates, combinable in a recipe.
 
-A regulariser hooks into the discriminator's side of `GAN.train_step`:
+A regulariser hooks into `GAN.train_step`, mostly on the discriminator's side:
 
 - `augment(x, step, seed_generator)` transforms every input of D during
   training (real and fake, in the D updates and in the G update), e.g.
@@ -8,7 +8,9 @@ A regulariser hooks into the discriminator's side of `GAN.train_step`:
 - `discriminator_penalty(ctx)` adds a scalar to D's loss, e.g. a gradient
   penalty;
 - `after_discriminator_step(discriminator)` acts on D after each update,
-  e.g. weight clipping.
+  e.g. weight clipping;
+- `generator_penalty(ctx)` adds a scalar to G's loss, e.g. the mode-seeking
+  term of MSGAN.
 
 A GAN applies, in order, the regularizers its loss brings
 (`GANLoss.default_regularizers`, e.g. weight clipping for `wasserstein`) and
@@ -72,6 +74,24 @@ class PenaltyContext:
     """int64 scalar tensor: generator updates done so far."""
 
 
+@dataclasses.dataclass
+class GeneratorPenaltyContext:
+    """What a `generator_penalty` sees of one generator update."""
+
+    generate: Callable
+    """`generate(z, labels)`: G's samples in training mode (labels None if unconditional)."""
+    noise: Any
+    """The update's noise vectors z, `[m, latent_dim]`."""
+    labels: Any
+    """The fake labels G was given for a conditional GAN, else None."""
+    fake: Any
+    """`generate(noise, labels)`: the samples whose D score G's loss uses."""
+    sample_noise: Callable
+    """`sample_noise(m)`: m fresh noise vectors from the model's seed generator."""
+    step: Any
+    """int64 scalar tensor: generator updates done so far."""
+
+
 class Regularizer:
     """Base class of regularisers; every hook defaults to doing nothing.
 
@@ -108,6 +128,10 @@ class Regularizer:
         """Called after each discriminator update."""
         del discriminator  # A body AutoGraph can convert (a docstring alone is not).
 
+    def generator_penalty(self, ctx):
+        """A scalar added to the generator's loss, or None."""
+        return None
+
     def get_config(self):
         """Hyper-parameters, so that `type(self)(**get_config())` rebuilds it."""
         return {}
@@ -126,15 +150,22 @@ class Regularizers:
 
     def add_penalties(self, loss, context):
         """`loss` (D's) plus each regularizer's penalty, in order."""
-        for regularizer in self.regularizers:
-            penalty = regularizer.discriminator_penalty(context)
-            if penalty is not None:
-                loss += tf.cast(penalty, loss.dtype)
-        return loss
+        return _add_each(loss, (r.discriminator_penalty(context) for r in self.regularizers))
+
+    def add_generator_penalties(self, loss, context):
+        """`loss` (G's) plus each regularizer's generator penalty, in order."""
+        return _add_each(loss, (r.generator_penalty(context) for r in self.regularizers))
 
     def after_discriminator_step(self, discriminator):
         for regularizer in self.regularizers:
             regularizer.after_discriminator_step(discriminator)
+
+
+def _add_each(loss, penalties):
+    for penalty in penalties:
+        if penalty is not None:
+            loss += tf.cast(penalty, loss.dtype)
+    return loss
 
 
 def resolve(loss, specs=()):

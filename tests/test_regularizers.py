@@ -261,6 +261,52 @@ def test_augmentation_reaches_real_and_fake_in_d_updates_and_fake_in_the_g_updat
     assert float(spy.seen_real_change.numpy()) > 0.01  # and D saw the changed version
 
 
+# --- Mode seeking (Mao et al. 2019) ------------------------------------------------
+
+
+def test_mode_seeking_is_weight_over_the_sample_to_noise_distance_ratio():
+    z1 = tf.constant([[0.0, 1.0], [2.0, -1.0], [5.0, 5.0], [6.0, 6.0]])
+    z2 = tf.constant([[1.0, 1.0], [0.0, 0.0]])
+    labels = tf.constant([3, 7, 1, 1])
+    seen = []
+
+    def generate(z, y):  # G(z, y) = 3 z, whatever the label
+        seen.append(y.numpy().tolist())
+        return 3.0 * z
+
+    ctx = kgan.regularizers.GeneratorPenaltyContext(
+        generate=generate, noise=z1, labels=labels, fake=3.0 * z1,
+        sample_noise=lambda m: z2[:m], step=STEP0,
+    )
+    penalty = kgan.regularizers.get_regularizer({"name": "mode_seeking", "weight": 2.0})
+    # Pairs (z1[i], z2[i]) for the first half, under the first half's labels:
+    # mean|3 z1 - 3 z2| / mean|z1 - z2| = 3, so 2 / (3 + 1e-5).
+    assert float(penalty.generator_penalty(ctx)) == pytest.approx(2.0 / 3.0, rel=1e-4)
+    assert seen == [[3, 7]]
+
+
+def _g_spread_after_training(regularizers):
+    """Std of G's samples after a few updates of a GAN whose data is a point mass."""
+    keras.utils.set_random_seed(0)
+    z = keras.Input((2,))
+    dense = keras.layers.Dense(2, kernel_initializer=keras.initializers.Identity(0.05))
+    gan = kgan.GAN(keras.Model(z, dense(z)), kgan.discriminator("mlp", (2,), hidden_units=(8,)),
+                   latent_dim=2, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
+                regularizers=regularizers, jit_compile=False)
+    gan.fit(np.zeros((64 * 30, 2), "float32"), batch_size=64, epochs=1, verbose=0,
+            shuffle=False)
+    return float(np.std(gan.generate(512, seed=1)))
+
+
+def test_mode_seeking_spreads_a_generator_that_collapses():
+    # Data at one point pulls G's spread down; the mode-seeking term pushes it up.
+    plain = _g_spread_after_training([])
+    seeking = _g_spread_after_training([{"name": "mode_seeking", "weight": 1.0}])
+    assert plain < 0.05
+    assert seeking > 2 * plain, (plain, seeking)
+
+
 # --- DiffAugment (Zhao et al. 2020) -------------------------------------------------
 
 
@@ -379,6 +425,8 @@ def test_a_recipe_combines_several_regularizers(tmp_path):
     ({"name": "diffaugment", "policy": "colour,cutout"},
      'unknown transform "colour". Did you mean "color"\\? Transforms: color, translation'),
     ({"name": "diffaugment", "policy": ""}, "names no transform"),
+    ({"name": "mode_seeking", "weight": -1}, "mode_seeking weight must be a number >= 0.0"),
+    ({"name": "mode_seeking", "epsilon": 0}, "mode_seeking epsilon must be a number > 0.0"),
 ])
 def test_bad_regularizers_say_what_is_wrong(spec, match):
     with pytest.raises(kgan.KganError, match=match):
@@ -409,7 +457,7 @@ def test_a_recipe_with_a_bad_regularizer_names_the_key(tmp_path):
 
 def test_get_config_rebuilds_each_regularizer():
     for name in ["gradient_penalty", "r1", "weight_clipping", "label_smoothing",
-                 "instance_noise", "diffaugment"]:
+                 "instance_noise", "diffaugment", "mode_seeking"]:
         regularizer = kgan.regularizers.get_regularizer(name)
         rebuilt = type(regularizer)(**regularizer.get_config())
         assert rebuilt.get_config() == regularizer.get_config()
@@ -421,6 +469,6 @@ def test_kgan_plugins_lists_the_regularizers():
     assert result.exit_code == 0, result.output
     listed = result.output.split("regularizers:")[1]
     for name in ("gradient_penalty", "r1", "weight_clipping", "label_smoothing",
-                 "instance_noise", "diffaugment"):
+                 "instance_noise", "diffaugment", "mode_seeking"):
         assert f"  {name} " in listed
     assert "R1 (Mescheder et al. 2018)" in listed
