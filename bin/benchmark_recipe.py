@@ -13,6 +13,8 @@ Example:
 ```
 python bin/benchmark_recipe.py recipes/mnist.yaml "" "train.steps_per_execution=4" \\
     "train.jit_compile=true" --steps 120 --rounds 6
+python bin/benchmark_recipe.py recipes/mnist.yaml "" \
+    "'regularizers=[{name: mode_seeking, weight: 0.5}]'" --steps 100
 ```
 """
 
@@ -30,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import kgan  # noqa: E402, F401 - before TensorFlow: kgan picks its CPU kernels
 from kgan import config  # noqa: E402
 from kgan import data  # noqa: E402
+from kgan import errors  # noqa: E402
 from kgan import train  # noqa: E402
 
 _STEP = pathlib.Path(__file__).resolve().parent / "benchmark_step.py"
@@ -46,7 +49,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("recipe", help="the recipe file")
     parser.add_argument("variations", nargs="+", metavar="OVERRIDES",
-                        help='space-separated KEY=VALUE overrides per variation; "" for none')
+                        help='KEY=VALUE overrides per variation, split as a shell does (quote '
+                        'a value with spaces); "" for none')
     parser.add_argument("--steps", type=int, default=120, help="steps per variation per round")
     parser.add_argument("--rounds", type=int, default=6, help="interleaved timed rounds")
     parser.add_argument("--warmup-steps", type=int, default=8, help="untimed steps first")
@@ -54,9 +58,14 @@ def main(argv=None):
     paused_fit = _paused_fit()
     shown = sys.argv[1:] if argv is None else argv
     print(f"command: python bin/benchmark_recipe.py {shlex.join(shown)}")
+    recipes = {}
+    for name in args.variations:  # every variation checked before any work
+        try:
+            recipes[name] = config.resolve(args.recipe, shlex.split(name))
+        except errors.KganError as exc:
+            parser.exit(2, f"Error: variation {name!r}: {exc}\n")
     runs = {}
-    for name in args.variations:
-        recipe = config.resolve(args.recipe, name.split())
+    for name, recipe in recipes.items():
         source = data.load(recipe["data"], seed=recipe["seed"])
         gan = train.build_gan(recipe, source.sample_shape, source.num_classes)
         dataset, _ = data.pipeline(source, recipe["train"]["batch_size"], gan.d_steps,
