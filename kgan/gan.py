@@ -171,6 +171,8 @@ class GAN(generative_model.GenerativeModel):
         # Then fresh noise; G alone is updated.
         z = self._noise(m)
         fake_labels = self.conditioning.fake_labels(m, self.seed_generator)
+        if self._regularizers.paired_fakes and fake_labels is not None:
+            fake_labels = regularizers_lib.pair_labels(fake_labels)
         with tf.GradientTape() as tape:
             fake = self.call(z, fake_labels, training=True)
             if last is not None:
@@ -188,8 +190,7 @@ class GAN(generative_model.GenerativeModel):
             g_loss = self._regularizers.add_generator_penalties(
                 g_loss, regularizers_lib.GeneratorPenaltyContext(
                     generate=lambda z_, labels_: self.call(z_, labels_, training=True),
-                    noise=z, labels=fake_labels, fake=fake, sample_noise=self._noise,
-                    step=step,
+                    noise=z, labels=fake_labels, fake=fake, step=step,
                 ))
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss * loss_scale)
         self._apply(tape, scaled_g_loss, self.generator, self.g_optimizer)

@@ -86,8 +86,6 @@ class GeneratorPenaltyContext:
     """The fake labels G was given for a conditional GAN, else None."""
     fake: Any
     """`generate(noise, labels)`: the samples whose D score G's loss uses."""
-    sample_noise: Callable
-    """`sample_noise(m)`: m fresh noise vectors from the model's seed generator."""
     step: Any
     """int64 scalar tensor: generator updates done so far."""
 
@@ -104,6 +102,13 @@ class Regularizer:
 
     excludes = {}
     """Regularizers this one cannot be combined with: `{name: why}`."""
+
+    paired_fakes = False
+    """True asks for the generator update's fakes in pairs of one label: with m
+    rows and h = m // 2, row i + h gets row i's label (each its own noise), so
+    a `generator_penalty` can compare two samples of one class at no extra
+    cost. Each fake is still drawn from p(z) p(y), so G's loss keeps its
+    expectation."""
 
     def __init__(self, **params):
         if params:
@@ -142,6 +147,7 @@ class Regularizers:
 
     def __init__(self, regularizers):
         self.regularizers = list(regularizers)
+        self.paired_fakes = any(r.paired_fakes for r in self.regularizers)
 
     def augment(self, x, step, seed_generator):
         for regularizer in self.regularizers:
@@ -159,6 +165,12 @@ class Regularizers:
     def after_discriminator_step(self, discriminator):
         for regularizer in self.regularizers:
             regularizer.after_discriminator_step(discriminator)
+
+
+def pair_labels(labels):
+    """`labels` with rows h..2h-1 set to rows 0..h-1 (h = half the rows); see `paired_fakes`."""
+    half = tf.shape(labels)[0] // 2
+    return tf.concat([labels[:half], labels[:half], labels[2 * half:]], axis=0)
 
 
 def _add_each(loss, penalties):

@@ -265,24 +265,43 @@ def test_augmentation_reaches_real_and_fake_in_d_updates_and_fake_in_the_g_updat
 
 
 def test_mode_seeking_is_weight_over_the_sample_to_noise_distance_ratio():
-    z1 = tf.constant([[0.0, 1.0], [2.0, -1.0], [5.0, 5.0], [6.0, 6.0]])
-    z2 = tf.constant([[1.0, 1.0], [0.0, 0.0]])
-    labels = tf.constant([3, 7, 1, 1])
-    seen = []
-
-    def generate(z, y):  # G(z, y) = 3 z, whatever the label
-        seen.append(y.numpy().tolist())
-        return 3.0 * z
-
+    z = tf.constant([[0.0, 1.0], [2.0, -1.0], [1.0, 1.0], [0.0, 0.0], [9.0, 9.0]])
     ctx = kgan.regularizers.GeneratorPenaltyContext(
-        generate=generate, noise=z1, labels=labels, fake=3.0 * z1,
-        sample_noise=lambda m: z2[:m], step=STEP0,
-    )
+        generate=None, noise=z, labels=tf.constant([3, 7, 3, 7, 1]), fake=3.0 * z, step=STEP0)
     penalty = kgan.regularizers.get_regularizer({"name": "mode_seeking", "weight": 2.0})
-    # Pairs (z1[i], z2[i]) for the first half, under the first half's labels:
-    # mean|3 z1 - 3 z2| / mean|z1 - z2| = 3, so 2 / (3 + 1e-5).
+    # Pairs (row i, row i + 2) of the 5 rows; the fifth is left out:
+    # mean|3 z_i - 3 z_i+2| / mean|z_i - z_i+2| = 3, so 2 / (3 + 1e-5).
     assert float(penalty.generator_penalty(ctx)) == pytest.approx(2.0 / 3.0, rel=1e-4)
-    assert seen == [[3, 7]]
+
+
+class _LabelSpy(kgan.Regularizer):
+    """Asks for paired fakes and keeps the labels of G's last update."""
+
+    paired_fakes = True
+
+    def __init__(self, rows):
+        self.seen = tf.Variable(tf.fill([rows], -1), trainable=False)
+
+    def generator_penalty(self, ctx):
+        self.seen.assign(ctx.labels)
+        return None
+
+
+def test_paired_fakes_give_the_second_half_of_gs_batch_the_first_halfs_labels():
+    keras.utils.set_random_seed(0)
+    z, label = keras.Input((2,)), keras.Input((), dtype="int32")
+    generator = keras.Model([z, label], keras.layers.Dense(3)(keras.layers.Concatenate()(
+        [z, keras.layers.Embedding(10, 2)(label)])))
+    x, d_label = keras.Input((3,)), keras.Input((), dtype="int32")
+    discriminator = keras.Model([x, d_label], keras.layers.Dense(1)(keras.layers.Concatenate()(
+        [x, keras.layers.Embedding(10, 2)(d_label)])))
+    gan = kgan.GAN(generator, discriminator, latent_dim=2, num_classes=10, seed=0)
+    spy = _LabelSpy(9)
+    gan.compile(d_optimizer="sgd", g_optimizer="sgd", regularizers=[spy], jit_compile=False)
+    gan.train_on_batch(np.zeros((9, 3), "float32"), np.arange(9) % 10)
+    seen = spy.seen.numpy()
+    assert (seen[4:8] == seen[:4]).all(), seen  # rows 4..7 repeat rows 0..3; row 8 its own
+    assert len(set(seen[:4].tolist())) > 1 and (seen >= 0).all(), seen
 
 
 def _g_spread_after_training(regularizers):
