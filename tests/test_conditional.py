@@ -204,6 +204,16 @@ def test_acgan_auxiliary_classifier_learns_to_classify_real_data():
 # --------------------------------------------------------- kgan sample, grids
 
 
+def test_the_main_job_trains_with_the_mode_seeking_term(mnist_run):
+    # recipes/mnist.yaml's `regularizers:` reach the trained GAN, saved and loaded with it.
+    recipe = config.resolve(str(ROOT / "recipes" / "mnist.yaml"))
+    gan = runs.load_run(str(mnist_run)).gan
+    saved = [kgan.regularizers.serialize_regularizer(r) for r in gan.regularizers]
+    assert [spec["name"] for spec in saved] == ["mode_seeking"]
+    assert saved == [kgan.regularizers.serialize_regularizer(
+        kgan.regularizers.get_regularizer(spec)) for spec in recipe["regularizers"]]
+
+
 def test_epoch_grid_has_a_row_per_class(mnist_run):
     grid = np.asarray(Image.open(mnist_run / "samples" / "epoch-0001.png"))
     # 20 samples, 10 classes: 10 rows of 2 images of 28 pixels, 2 pixels apart.
