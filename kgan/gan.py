@@ -189,9 +189,7 @@ class GAN(generative_model.GenerativeModel):
                           self.conditioning.generator_class_loss(fake_labels, fake_classes))
             g_loss = self._regularizers.add_generator_penalties(
                 g_loss, regularizers_lib.GeneratorPenaltyContext(
-                    generate=lambda z_, labels_: self.call(z_, labels_, training=True),
-                    noise=z, labels=fake_labels, fake=fake, step=step,
-                ))
+                    noise=z, labels=fake_labels, fake=fake, step=step))
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss * loss_scale)
         self._apply(tape, scaled_g_loss, self.generator, self.g_optimizer)
         self._update_ema()

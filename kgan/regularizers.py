@@ -78,14 +78,12 @@ class PenaltyContext:
 class GeneratorPenaltyContext:
     """What a `generator_penalty` sees of one generator update."""
 
-    generate: Callable
-    """`generate(z, labels)`: G's samples in training mode (labels None if unconditional)."""
     noise: Any
     """The update's noise vectors z, `[m, latent_dim]`."""
     labels: Any
     """The fake labels G was given for a conditional GAN, else None."""
     fake: Any
-    """`generate(noise, labels)`: the samples whose D score G's loss uses."""
+    """G's samples of `noise` and `labels`, whose D score G's loss uses."""
     step: Any
     """int64 scalar tensor: generator updates done so far."""
 

@@ -267,7 +267,7 @@ def test_augmentation_reaches_real_and_fake_in_d_updates_and_fake_in_the_g_updat
 def test_mode_seeking_is_weight_over_the_sample_to_noise_distance_ratio():
     z = tf.constant([[0.0, 1.0], [2.0, -1.0], [1.0, 1.0], [0.0, 0.0], [9.0, 9.0]])
     ctx = kgan.regularizers.GeneratorPenaltyContext(
-        generate=None, noise=z, labels=tf.constant([3, 7, 3, 7, 1]), fake=3.0 * z, step=STEP0)
+        noise=z, labels=tf.constant([3, 7, 3, 7, 1]), fake=3.0 * z, step=STEP0)
     penalty = kgan.regularizers.get_regularizer({"name": "mode_seeking", "weight": 2.0})
     # Pairs (row i, row i + 2) of the 5 rows; the fifth is left out:
     # mean|3 z_i - 3 z_i+2| / mean|z_i - z_i+2| = 3, so 2 / (3 + 1e-5).
