@@ -169,8 +169,7 @@ class GAN(generative_model.GenerativeModel):
             updates.append(self._discriminator_update(real_i, labels_i, fake, fake_labels,
                                                       step, loss_scale))
         # Then fresh noise; G alone is updated.
-        z = self._noise(m)
-        fake_labels = self.conditioning.fake_labels(m, self.seed_generator)
+        z, fake_labels = self._fakes_draw(m)
         if self._regularizers.paired_fakes and fake_labels is not None:
             fake_labels = regularizers_lib.pair_labels(fake_labels)
         with tf.GradientTape() as tape:

@@ -203,11 +203,14 @@ class GenerativeModel(keras.Model):
             m,
         )
 
+    def _fakes_draw(self, m, seed_generator=None):
+        """`(z, fake labels)` for m fresh fakes: the noise first, then the labels."""
+        seed_generator = seed_generator or self.seed_generator
+        return self._noise(m, seed_generator), self.conditioning.fake_labels(m, seed_generator)
+
     def _fakes_inputs(self, m, seed_generator=None):
         """`(G's inputs, fake labels)` for m fresh fakes."""
-        seed_generator = seed_generator or self.seed_generator
-        z = self._noise(m, seed_generator)
-        labels = self.conditioning.fake_labels(m, seed_generator)
+        z, labels = self._fakes_draw(m, seed_generator)
         return self.conditioning.generator_inputs(z, labels), labels
 
     @staticmethod
