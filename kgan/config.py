@@ -490,5 +490,8 @@ def _check_plugins(recipe):
             )
     else:
         with at("regularizers"):
-            regularizers.resolve(loss, specs)
+            brought, chosen = regularizers.resolve(loss, specs)
+        with at("train.batch_size"):
+            regularizers.Regularizers(brought + chosen).check_batch_size(
+                recipe["train"]["batch_size"])
     optimizers.build(recipe)

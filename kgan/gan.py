@@ -148,6 +148,9 @@ class GAN(generative_model.GenerativeModel):
                 if not optimizer.built:
                     optimizer.build(network.trainable_variables)
 
+    def _check_batch_size(self, batch_size):
+        self._regularizers.check_batch_size(batch_size)
+
     @property
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.real_score_tracker,

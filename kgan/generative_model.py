@@ -146,7 +146,9 @@ class GenerativeModel(keras.Model):
             health.check_data(self.generator, examples)
             self.adapt(examples)
         if x is not None and not _is_dataset_like(x):
-            batch_size = (32 if batch_size is None else batch_size) * self.rows_per_step
+            batch_size = 32 if batch_size is None else batch_size
+            self._check_batch_size(batch_size)
+            batch_size *= self.rows_per_step
         elif _is_dataset_like(x):
             # A dataset is shuffled by its own pipeline; Keras would only warn.
             kwargs.setdefault("shuffle", False)
@@ -179,6 +181,10 @@ class GenerativeModel(keras.Model):
             layer.adapt(inputs)
             layer.count.assign(len(examples))
         return len(layers)
+
+    def _check_batch_size(self, batch_size):
+        """Raises a `KganError` if the minibatch size m does not suit the training set-up."""
+        del batch_size  # Any m suits a model without regularizers.
 
     def _check_compiled(self, method):
         if not getattr(self, "compiled", False) or not hasattr(self, "loss_fn"):

@@ -108,6 +108,10 @@ class Regularizer:
     cost. Each fake is still drawn from p(z) p(y), so G's loss keeps its
     expectation."""
 
+    min_batch_size = 1
+    """The smallest minibatch m the hooks work with (2 for one that compares
+    pairs of samples); checked before training starts."""
+
     def __init__(self, **params):
         if params:
             raise errors.PluginParameterError(
@@ -146,6 +150,16 @@ class Regularizers:
     def __init__(self, regularizers):
         self.regularizers = list(regularizers)
         self.paired_fakes = any(r.paired_fakes for r in self.regularizers)
+
+    def check_batch_size(self, batch_size):
+        """Raises a `KganError` if a regularizer needs a larger minibatch than `batch_size`."""
+        for regularizer in self.regularizers:
+            if batch_size < regularizer.min_batch_size:
+                raise errors.KganError(
+                    f"the {regularizer.name} regularizer needs a minibatch of at least "
+                    f"{regularizer.min_batch_size} samples, got batch_size {batch_size}. Use a "
+                    f"larger batch_size, or drop {regularizer.name}."
+                )
 
     def augment(self, x, step, seed_generator):
         for regularizer in self.regularizers:

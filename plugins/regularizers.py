@@ -266,6 +266,7 @@ class ModeSeeking(kgan.Regularizer):
     """
 
     paired_fakes = True
+    min_batch_size = 2  # one pair
 
     def __init__(self, weight=1.0, epsilon=1e-5):
         self.weight = _number("mode_seeking", "weight", weight, minimum=0.0)
@@ -277,7 +278,10 @@ class ModeSeeking(kgan.Regularizer):
         z = tf.cast(ctx.noise, tf.float32)
         ratio = (tf.reduce_mean(tf.abs(fake[:half] - fake[half:2 * half]))
                  / tf.reduce_mean(tf.abs(z[:half] - z[half:2 * half])))
-        return self.weight / (ratio + self.epsilon)
+        # A minibatch of one row (the last of an array that does not divide
+        # into batches) holds no pair: the term is 0, and the NaN of the empty
+        # means reaches no weight (its gradient flows into empty slices).
+        return tf.where(half > 0, self.weight / (ratio + self.epsilon), 0.0)
 
     def get_config(self):
         return {"weight": self.weight, "epsilon": self.epsilon}

@@ -103,6 +103,8 @@ RECIPE_CASES = [
      ["learning_rate` must be positive"]),
     ("zero-d-steps", "", ["train.d_steps=0"], ["`train.d_steps`", "integer >= 1, got 0"]),
     ("zero-batch", "", ["train.batch_size=0"], ["`train.batch_size`", "got 0"]),
+    ("mode-seeking-batch-one", "regularizers: [mode_seeking]\n", ["train.batch_size=1"],
+     ["`train.batch_size`", "mode_seeking regularizer needs a minibatch of at least 2"]),
     ("zero-latent", "", ["model.latent_dim=0"], ["`model.latent_dim`", "got 0"]),
     ("ema-decay-above-one", "", ["model.ema_decay=1.5"], ["`model.ema_decay`", "got 1.5"]),
     ("strategy-typo", "", ["train.strategy=mirored"], ['Did you mean "mirrored"']),

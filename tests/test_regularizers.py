@@ -326,6 +326,36 @@ def test_mode_seeking_spreads_a_generator_that_collapses():
     assert seeking > 2 * plain, (plain, seeking)
 
 
+def _mode_seeking_gan():
+    gan = kgan.GAN(kgan.generator("mlp", 2, (2,), hidden_units=(8,), output_activation="linear"),
+                   kgan.discriminator("mlp", (2,), hidden_units=(8,)), latent_dim=2, seed=0)
+    gan.compile(d_optimizer="adam", g_optimizer="adam", regularizers=["mode_seeking"],
+                jit_compile=False)
+    return gan
+
+
+def test_mode_seeking_on_a_last_minibatch_of_one_row_adds_nothing_and_stays_finite():
+    # 65 rows in batches of 32: the third step's minibatch is one row, with no pair.
+    gan = _mode_seeking_gan()
+    x = np.random.default_rng(0).normal(size=(65, 2)).astype("float32")
+    history = gan.fit(x, batch_size=32, epochs=2, verbose=0, shuffle=False)
+    assert np.isfinite(history.history["g_loss"]).all(), history.history
+    assert all(np.isfinite(w).all() for w in gan.generator.get_weights())
+    ctx = kgan.regularizers.GeneratorPenaltyContext(
+        noise=tf.ones((1, 2)), labels=None, fake=tf.ones((1, 2)), step=STEP0)
+    assert float(gan.regularizers[0].generator_penalty(ctx)) == 0.0
+
+
+def test_mode_seeking_refuses_a_minibatch_of_one_before_training():
+    gan = _mode_seeking_gan()
+    before = [w.copy() for w in gan.generator.get_weights()]
+    with pytest.raises(kgan.KganError, match="mode_seeking regularizer needs a minibatch of "
+                                             "at least 2 samples, got batch_size 1"):
+        gan.fit(np.zeros((8, 2), "float32"), batch_size=1, epochs=1, verbose=0)
+    for w, b in zip(gan.generator.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+
+
 # --- DiffAugment (Zhao et al. 2020) -------------------------------------------------
 
 
