@@ -12,7 +12,8 @@ seeing a difference. The `TrainingHealth` callback checks each epoch:
   0, so the minimax generator's gradient vanishes (the paper's reason for the
   non-saturating loss);
 - `mode_collapse`: the classes or modes the samples cover fall well below
-  the most covered so far, or below half of them;
+  the most covered so far, or stay below half of them without rising since
+  the last evaluation;
 - `non_finite`: a loss became NaN or infinite; training stops at once, the
   last checkpoint (written before) is kept, and `kgan train` says so.
 
@@ -170,6 +171,7 @@ class TrainingHealth(keras.callbacks.Callback):
         self.findings = []  # (epoch, check, message), in the order found
         self.non_finite = None  # (step, {name: value}) once a loss is not finite
         self._best_coverage = 0
+        self._previous_coverage = 0
         self._warned = set()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -207,11 +209,16 @@ class TrainingHealth(keras.callbacks.Callback):
                               f"D(x) = {real:.3f}, D(G(z)) = {fake:.4f}"))
         coverage = _coverage(logs)
         if coverage is not None and self.num_modes:
-            if coverage < 0.75 * self._best_coverage or coverage < 0.5 * self.num_modes:
+            # Falling well below the best so far, or stuck under half the modes (a
+            # run still spreading onto them, 5 then 25 of 25, is not collapse).
+            stuck_low = (coverage < 0.5 * self.num_modes
+                         and coverage <= self._previous_coverage)
+            if coverage < 0.75 * self._best_coverage or stuck_low:
                 found.append(("mode_collapse",
                               f"{coverage:g} of {self.num_modes} classes or modes covered "
                               f"(at best {self._best_coverage:g} so far)"))
             self._best_coverage = max(self._best_coverage, coverage)
+            self._previous_coverage = coverage
         logs["health"] = " ".join(check for check, _ in found)
         for check, detail in found:
             self._report(epoch + 1, check, detail, logs)
