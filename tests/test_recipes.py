@@ -55,7 +55,8 @@ def test_recipe_trains_a_few_steps(path, tmp_path):
         *_image_folder(data),
         "--set", "train.epochs=1", "--set", "train.steps_per_epoch=2",
         "--set", "train.batch_size=8", "--set", "samples.num=16",
-        "--set", "train.jit_compile=false", "--set", "eval.final_num_samples=200",
+        "--set", "train.jit_compile=false", "--set", "train.steps_per_execution=1",
+        "--set", "eval.final_num_samples=200",
     ])
     assert result.exit_code == 0, result.output
     assert (run_dir / "samples" / "epoch-0001.png").exists()
