@@ -37,6 +37,7 @@ from kgan import inference
 from kgan import metrics
 from kgan import noise
 from kgan import runs
+from kgan import theory
 
 FIELDS = [
     "fid", "kid", "kid_std_error", "precision", "recall",
@@ -207,6 +208,30 @@ def _evaluate_toy(samples, source, seed, num_kid_subsets, k):
         high_quality_share=toy["high_quality_share"],
     )
     return results
+
+
+def toy_run_figures(run_dir, seed=123):
+    """What a toy run's final generator learned, against the data's known distribution.
+
+    - gaussian1d: `{"mean", "std", "ks"}` of 20,000 samples, the last the
+      Kolmogorov-Smirnov distance from N(mean, std^2) of the data;
+    - ring2d, grid2d: `kgan.metrics.toy_mode_metrics` of 2,500 samples (as
+      VEEGAN and PacGAN count): `modes_covered`, `num_modes`,
+      `high_quality_share`, ...
+
+    `bin/toy_seeds.py` and the recipe tests measure runs this way.
+    """
+    run = runs.load_run(run_dir)
+    source = data_lib.load(run.recipe["data"], seed=run.recipe["seed"])
+    if source.modes is None:
+        raise errors.KganError(f"{run_dir} is not a toy run (its data have no known modes).")
+    if source.modes.shape[1] == 1:
+        samples = run.gan.generate(20_000, seed=seed).reshape(-1).astype(np.float64)
+        mean, std = float(source.modes[0, 0]), float(source.std)
+        ks = metrics.ks_distance(samples, lambda x: theory.gaussian_cdf(x, mean, std))
+        return {"mean": float(samples.mean()), "std": float(samples.std()), "ks": ks}
+    return metrics.toy_mode_metrics(run.gan.generate(2_500, seed=seed), source.modes,
+                                    source.std)
 
 
 def measurement_target(source, data_config, echo=print, train_missing=True):

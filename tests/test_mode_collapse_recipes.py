@@ -2,7 +2,7 @@
 
 Each recipe trains through the `kgan train` command, as a user runs it, and
 the test asserts what its comment and the README claim, measured as VEEGAN
-counts (and as `bin/toy_seeds.py` does): of 2,500 samples of the final
+counts (`kgan.quality.toy_run_figures`, as `bin/toy_seeds.py` does): of 2,500 samples of the final
 generator, every mode covered (at least 20 samples within 3 std) and at least
 90% of the samples of high quality.
 """
@@ -12,9 +12,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from kgan import data
-from kgan import metrics
-from kgan import runs
+from kgan import quality
 from kgan.cli import main
 
 RECIPES = os.path.join(os.path.dirname(__file__), "..", "recipes")
@@ -26,10 +24,7 @@ def test_the_recipe_covers_every_mode_with_high_quality_samples(recipe, num_mode
     result = CliRunner().invoke(main, ["train", os.path.join(RECIPES, f"{recipe}.yaml"),
                                        "--run-dir", str(run_dir), "--quiet"])
     assert result.exit_code == 0, result.output
-    run = runs.load_run(str(run_dir))
-    source = data.load(run.recipe["data"], seed=run.recipe["seed"])
-    found = metrics.toy_mode_metrics(run.gan.generate(2_500, seed=123), source.modes,
-                                     source.std)
+    found = quality.toy_run_figures(str(run_dir))
     assert found["num_modes"] == num_modes
     assert found["modes_covered"] == num_modes, found
     assert found["high_quality_share"] >= 0.90, found
