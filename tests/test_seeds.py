@@ -1,7 +1,11 @@
 """The same seed gives the same weights: from Python with `kgan.set_seed`, and from a recipe."""
 
+import importlib.util
+import pathlib
+
 import keras
 import numpy as np
+import yaml
 
 import kgan
 from kgan import config
@@ -49,3 +53,21 @@ def test_a_recipe_seed_makes_a_run_repeat_exactly(tmp_path):
         weights.append(runs.load_run(run_dir).gan.get_weights())
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_repeat_runs_script_trains_in_processes_side_by_side_and_compares_weights(
+        tmp_path, capsys):
+    # bin/repeat_runs.py is how docs/python.md measured reproducibility on a busy CPU.
+    spec = importlib.util.spec_from_file_location(
+        "repeat_runs", pathlib.Path(__file__).resolve().parents[1] / "bin" / "repeat_runs.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(TINY))
+    assert script.main([str(recipe), "--runs", "2", "--at-once", "2", "--busy", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 runs have the first run's weights" in out
+    first = out.split("run 0: weights ")[1].split()[0]
+    other = train_lib.train(config.validate({**TINY, "seed": 1}), run_dir=str(tmp_path / "s1"),
+                            verbose=0, echo=lambda *_: None)
+    assert script.weights_digest(other) != first
