@@ -33,7 +33,7 @@ from kgan import validation
 DEFAULTS_YAML = """\
 name: null            # run name: runs/<name>-<timestamp>/; null means the recipe file's name
 seed: 0               # seeds weight initialisation, training noise and data order
-deterministic: false  # TF's deterministic ops (slower, no XLA); long CPU runs can still drift
+deterministic: false  # deterministic TF ops: bit-exact reruns and resumes, slower, no XLA
 plugins: []           # Python files (relative to the recipe) or modules to import first
 regularizers: []      # regularisers of D (and G), in order, e.g. [r1, {name: diffaugment}]
 
@@ -73,8 +73,7 @@ train:
   strategy: default      # default (one device), mirrored (local GPUs) or multi_worker (TF_CONFIG)
   precision: float32     # float32, mixed_float16 (GPUs; loss scaling) or mixed_bfloat16
   jit_compile: auto      # XLA compilation of the training step: auto, true or false
-  steps_per_execution: 1 # training steps per call into the graph; > 1 is faster for tiny
-                         # steps, and reruns drift apart more often (docs/python.md)
+  steps_per_execution: 1 # training steps per call into the compiled graph
 
 checkpoint:
   every_steps: 500    # a checkpoint every this many steps, and one at every epoch end

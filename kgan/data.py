@@ -38,6 +38,7 @@ import tensorflow as tf
 
 from kgan import errors
 from kgan import registry
+from kgan import repeatable
 from kgan import validation
 from kgan.registry import Registry
 
@@ -408,7 +409,9 @@ def _endless(dataset):
     # `fit` then outlives `fit` by up to ~10 s. A step's batch is ready in well
     # under a millisecond, so fixed parallelism (all cores) loses nothing.
     options.autotune.enabled = False
-    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+    # On TensorFlow's own threads: kgan.repeatable says why.
+    return repeatable.with_repeatable_threads(
+        dataset.prefetch(tf.data.AUTOTUNE).with_options(options))
 
 
 def _format_params(params):

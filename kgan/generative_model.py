@@ -21,6 +21,7 @@ from kgan import health
 from kgan import inference
 from kgan import losses as losses_lib
 from kgan import noise
+from kgan import repeatable
 from kgan import validation
 
 
@@ -152,7 +153,9 @@ class GenerativeModel(keras.Model):
         elif _is_dataset_like(x):
             # A dataset is shuffled by its own pipeline; Keras would only warn.
             kwargs.setdefault("shuffle", False)
-        return super().fit(x, y, batch_size=batch_size, **kwargs)
+            x = repeatable.with_repeatable_threads(x)
+        with repeatable.flush_subnormals():  # kgan.repeatable says why
+            return super().fit(x, y, batch_size=batch_size, **kwargs)
 
     def adapt(self, data, max_examples=10_000):
         """Adapts the discriminator's `keras.layers.Normalization` layers to real data.

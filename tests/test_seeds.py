@@ -2,13 +2,18 @@
 
 import importlib.util
 import pathlib
+import platform
+import sys
 
 import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 import yaml
 
 import kgan
 from kgan import config
+from kgan import repeatable
 from kgan import runs
 from kgan import train as train_lib
 
@@ -71,3 +76,29 @@ def test_repeat_runs_script_trains_in_processes_side_by_side_and_compares_weight
     other = train_lib.train(config.validate({**TINY, "seed": 1}), run_dir=str(tmp_path / "s1"),
                             verbose=0, echo=lambda *_: None)
     assert script.weights_digest(other) != first
+
+
+def test_datasets_train_on_tensorflows_own_threads():
+    dataset = tf.data.Dataset.range(4)
+    assert repeatable.with_repeatable_threads(
+        dataset).options().threading.private_threadpool_size >= 1
+    named = dataset.with_options(_threadpool(3))
+    assert repeatable.with_repeatable_threads(named).options().threading.private_threadpool_size == 3
+    stream, _ = kgan.data.pipeline(kgan.data.load({"name": "ring2d", "num_examples": 64}),
+                                   batch_size=8, d_steps=1, seed=0)
+    assert stream.options().threading.private_threadpool_size >= 1
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.machine() == "x86_64"),
+                    reason="sets the x86-64 MXCSR")
+def test_training_flushes_subnormals_like_tensorflows_threads_and_restores_the_mode():
+    subnormal = np.float32(1e-39)
+    with repeatable.flush_subnormals():
+        assert subnormal * np.float32(1.0) == 0.0
+    assert subnormal * np.float32(1.0) == subnormal
+
+
+def _threadpool(size):
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = size
+    return options
