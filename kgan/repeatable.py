@@ -20,6 +20,7 @@ TensorFlow's pools do. docs/python.md, "Bit for bit", has the measurements.
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import platform
 import sys
@@ -66,6 +67,7 @@ def flush_subnormals():
         libm.fesetenv(saved)
 
 
+@functools.cache  # find_library runs ldconfig: once a process, not once a fit
 def _libm():
     if not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")):
         return None
