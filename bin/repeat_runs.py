@@ -14,6 +14,7 @@ this measured.
 """
 
 import argparse
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -52,12 +53,15 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--at-once", type=int, default=1, help="runs trained at the same time")
     parser.add_argument("--busy", type=int, default=0, help="spinning processes beside them")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep the run directories in DIR (run-0, run-1, ...), e.g. to "
+                        "compare a run that drifted with one that did not; default: deleted")
     args = parser.parse_args(argv)
     print(f"command: python bin/repeat_runs.py {' '.join(sys.argv[1:] if argv is None else argv)}")
     spinners = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(args.busy)]
     digests = []
     try:
-        with tempfile.TemporaryDirectory() as scratch:
+        with _scratch(args.keep) as scratch:
             for first in range(0, args.runs, args.at_once):
                 batch = range(first, min(first + args.at_once, args.runs))
                 run_dirs = [os.path.join(scratch, f"run-{i}") for i in batch]
@@ -79,6 +83,16 @@ def main(argv=None):
     same = sum(d == digests[0] for d in digests)
     print(f"{same} of {len(digests)} runs have the first run's weights")
     return 0 if same == len(digests) else 1
+
+
+@contextlib.contextmanager
+def _scratch(keep):
+    if keep is None:
+        with tempfile.TemporaryDirectory() as scratch:
+            yield scratch
+        return
+    os.makedirs(keep, exist_ok=True)
+    yield keep
 
 
 if __name__ == "__main__":
