@@ -154,7 +154,7 @@ class GenerativeModel(keras.Model):
             # A dataset is shuffled by its own pipeline; Keras would only warn.
             kwargs.setdefault("shuffle", False)
             x = repeatable.with_repeatable_threads(x)
-        with repeatable.flush_subnormals():  # kgan.repeatable says why
+        with repeatable.training(self.steps_per_execution):  # kgan.repeatable says why
             return super().fit(x, y, batch_size=batch_size, **kwargs)
 
     def adapt(self, data, max_examples=10_000):

@@ -1,4 +1,4 @@
-"""What keeps a CPU run bit for bit repeatable: the float mode of every thread that trains.
+"""What keeps a CPU run bit for bit repeatable: each training thread's float mode, one graph.
 
 TensorFlow's own thread pools flush subnormal floats to zero (the x86 MXCSR
 bits FTZ and DAZ). Two kinds of thread that also run a training step's
@@ -14,7 +14,23 @@ runs it depends on timing, so the same seed could end with other weights; a
 GAN carries the difference on. kgan trains with both closed off:
 `with_repeatable_threads` puts a dataset on a TensorFlow pool, and
 `flush_subnormals` sets the calling thread's mode during `fit`, as
-TensorFlow's pools do. docs/python.md, "Bit for bit", has the measurements.
+TensorFlow's pools do.
+
+The graph itself: with several steps per call (`steps_per_execution`),
+Keras runs them in a `tf.while_loop` of `tf.cond`s, and there Grappler's
+dependency optimizer, which prunes and rewrites control dependencies when
+TensorFlow instantiates the function, does not always give the same graph
+for a step with a second-order penalty (R1's gradient of a gradient): the
+same seed then ended with other weights in some fresh processes, while one
+process re-running one instantiated graph from the same state repeated
+exactly. `keep_control_dependencies` turns that pass off while `fit`
+instantiates such a loop, unless the caller chose
+(`tf.config.optimizer.set_experimental_options`); a step of its own, one per
+call, is left to Grappler, since it repeated anyway and keeping the pass
+costs speed.
+
+`training()` is all of these at once, what `GenerativeModel.fit` runs in.
+docs/python.md, "Bit for bit", has the measurements.
 """
 
 import contextlib
@@ -24,12 +40,16 @@ import functools
 import os
 import platform
 import sys
+import threading
 
 import tensorflow as tf
 
 _FTZ_DAZ = 0x8040  # MXCSR: flush-to-zero (bit 15), denormals-are-zero (bit 6)
 _MXCSR_OFFSET = 28  # of `__mxcsr` in x86-64 `fenv_t` (glibc and musl)
 _FENV_BYTES = 64  # more than the 32 bytes of x86-64 `fenv_t`
+_DEPENDENCY_OPTIMIZATION = "dependency_optimization"  # a Grappler pass
+_keeping = 0  # open `keep_control_dependencies` blocks
+_keeping_lock = threading.Lock()
 
 
 def with_repeatable_threads(dataset):
@@ -40,6 +60,43 @@ def with_repeatable_threads(dataset):
     options = tf.data.Options()
     options.threading.private_threadpool_size = os.cpu_count() or 1
     return dataset.with_options(options)
+
+
+@contextlib.contextmanager
+def training(steps_per_execution=1):
+    """What a `fit` runs in: subnormals flushed; a loop of steps keeps its control dependencies."""
+    loop = steps_per_execution > 1
+    with flush_subnormals(), keep_control_dependencies() if loop else contextlib.nullcontext():
+        yield
+
+
+@contextlib.contextmanager
+def keep_control_dependencies():
+    """Within the block, functions TensorFlow instantiates keep their control dependencies.
+
+    Grappler's `dependency_optimization` is off meanwhile, then as before (the
+    option is the process's: blocks that overlap, fits in threads, restore it
+    when the last one ends). A caller who set that option (either way) keeps
+    their choice.
+    """
+    global _keeping
+    with _keeping_lock:
+        chosen = _DEPENDENCY_OPTIMIZATION in tf.config.optimizer.get_experimental_options()
+        if chosen and not _keeping:
+            ours = False  # the caller's choice
+        else:
+            ours = True
+            if not _keeping:
+                tf.config.optimizer.set_experimental_options({_DEPENDENCY_OPTIMIZATION: False})
+            _keeping += 1
+    try:
+        yield
+    finally:
+        if ours:
+            with _keeping_lock:
+                _keeping -= 1
+                if not _keeping:
+                    tf.config.optimizer.set_experimental_options({_DEPENDENCY_OPTIMIZATION: None})
 
 
 @contextlib.contextmanager

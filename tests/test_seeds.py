@@ -98,6 +98,42 @@ def test_training_flushes_subnormals_like_tensorflows_threads_and_restores_the_m
     assert subnormal * np.float32(1.0) == subnormal
 
 
+class _GrapplerOptions(keras.callbacks.Callback):
+    """Records Grappler's options as the training step sees them."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen = tf.config.optimizer.get_experimental_options()
+
+
+def test_a_loop_of_steps_keeps_control_dependencies_then_grapplers_default_returns():
+    # Grappler's dependency optimizer gave some fresh processes another graph
+    # for R1 steps in Keras' loop of steps (kgan.repeatable): fit instantiates
+    # that loop without it, and a single step with it.
+    gan = kgan.GAN(kgan.generator("mlp", latent_dim=2, output_shape=(2,), hidden_units=(4,)),
+                   kgan.discriminator("mlp", input_shape=(2,), hidden_units=(4,)), latent_dim=2)
+    data = np.zeros((64, 2), "float32")
+    options = _GrapplerOptions()
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    gan.fit(data, batch_size=32, epochs=1, verbose=0, callbacks=[options])
+    assert "dependency_optimization" not in options.seen  # one step per call
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3),
+                steps_per_execution=2)
+    gan.fit(data, batch_size=16, epochs=1, verbose=0, callbacks=[options])
+    assert options.seen.get("dependency_optimization") is False
+    assert "dependency_optimization" not in tf.config.optimizer.get_experimental_options()
+    with repeatable.keep_control_dependencies():  # overlapping blocks (fits in threads)
+        with repeatable.keep_control_dependencies():
+            pass
+        assert tf.config.optimizer.get_experimental_options()["dependency_optimization"] is False
+    assert "dependency_optimization" not in tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"dependency_optimization": True})
+    try:
+        gan.fit(data, batch_size=16, epochs=1, verbose=0, callbacks=[options])
+        assert options.seen.get("dependency_optimization") is True  # the caller's choice
+    finally:
+        tf.config.optimizer.set_experimental_options({"dependency_optimization": None})
+
+
 def _threadpool(size):
     options = tf.data.Options()
     options.threading.private_threadpool_size = size
