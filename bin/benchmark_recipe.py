@@ -8,6 +8,12 @@ and trains in one long `GAN.fit`, paused between rounds (`PausedFit` of
 processes hits all alike. Printed per variation: the median steps/s with its spread, and the
 ratio to the first variation within each round (median and spread).
 
+`--processes` times each variation as `kgan train` instead, a fresh process per variation per
+round (evaluation off; steps/s from the run's own time split, its training seconds), for
+variations that differ in what is set once a process: kgan turns Grappler's dependency
+optimizer off while a loop of several steps per call is instantiated (`kgan.repeatable`), an
+option of the whole process, so in one process a one-step variation would share it.
+
 Example:
 
 ```
@@ -15,6 +21,8 @@ python bin/benchmark_recipe.py recipes/mnist.yaml "" "train.steps_per_execution=
     "train.jit_compile=true" --steps 120 --rounds 6
 python bin/benchmark_recipe.py recipes/mnist.yaml "" \
     "'regularizers=[{name: mode_seeking, weight: 0.5}]'" --steps 100
+python bin/benchmark_recipe.py recipes/grid2d.yaml "" "train.steps_per_execution=1" \
+    --processes --steps 5000 --rounds 6
 ```
 """
 
@@ -22,9 +30,12 @@ import argparse
 import importlib.util
 import os
 import pathlib
+import json
 import shlex
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,16 +65,52 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=120, help="steps per variation per round")
     parser.add_argument("--rounds", type=int, default=6, help="interleaved timed rounds")
     parser.add_argument("--warmup-steps", type=int, default=8, help="untimed steps first")
+    parser.add_argument("--processes", action="store_true",
+                        help="each variation as `kgan train` in a fresh process, each round")
     args = parser.parse_args(argv)
-    paused_fit = _paused_fit()
     shown = sys.argv[1:] if argv is None else argv
     print(f"command: python bin/benchmark_recipe.py {shlex.join(shown)}")
     recipes = {}
     for name in args.variations:  # every variation checked before any work
         try:
-            recipes[name] = config.resolve(args.recipe, shlex.split(name))
+            recipes[name] = config.resolve(args.recipe, shlex.split(name)
+                                           + (_one_epoch(args.steps) if args.processes else []))
         except errors.KganError as exc:
             parser.exit(2, f"Error: variation {name!r}: {exc}\n")
+    rates = _time_processes(args) if args.processes else _time_paused_fits(args, recipes)
+    return _report(args, rates)
+
+
+def _one_epoch(steps):
+    return ["train.epochs=1", f"train.steps_per_epoch={steps}", "eval.every_epochs=0",
+            f"checkpoint.every_steps={steps}"]
+
+
+def _time_processes(args):
+    """steps/s of each variation per round, each a `kgan train` process of its own."""
+    rates = {name: [] for name in args.variations}
+    with tempfile.TemporaryDirectory() as scratch:
+        for index in range(args.rounds):
+            shift = index % len(args.variations)
+            for name in args.variations[shift:] + args.variations[:shift]:
+                run_dir = os.path.join(scratch, f"run-{index}-{args.variations.index(name)}")
+                command = [sys.executable, "-c", "from kgan.cli import main; main()", "train",
+                           args.recipe, "--quiet", "--run-dir", run_dir]
+                for override in shlex.split(name) + _one_epoch(args.steps):
+                    command += ["--set", override]
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as file:
+                    summary = json.load(file)
+                rates[name].append(summary["steps"] / summary["time_split"]["training"])
+            print(f"  round {index + 1}/{args.rounds}: " + ", ".join(
+                f"{name or '(the recipe)'} {values[-1]:.2f}" for name, values in rates.items())
+                + " steps/s", flush=True)
+    return rates
+
+
+def _time_paused_fits(args, recipes):
+    """steps/s of each variation per round, all in one long paused fit each, in this process."""
+    paused_fit = _paused_fit()
     runs = {}
     for name, recipe in recipes.items():
         source = data.load(recipe["data"], seed=recipe["seed"])
@@ -85,6 +132,12 @@ def main(argv=None):
         print(f"  round {index + 1}/{args.rounds}: " + ", ".join(
             f"{name or '(the recipe)'} {values[-1]:.2f}" for name, values in rates.items())
             + " steps/s", flush=True)
+    for run in runs.values():
+        run.close()
+    return rates
+
+
+def _report(args, rates):
     results = []
     first = rates[args.variations[0]]
     for name, values in rates.items():
@@ -96,8 +149,6 @@ def main(argv=None):
         print(f"{name or '(the recipe)'}: {statistics.median(values):.2f} steps/s "
               f"({min(values):.2f}..{max(values):.2f}); paired x first "
               f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f})")
-    for run in runs.values():
-        run.close()
     return results
 
 
