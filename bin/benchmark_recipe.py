@@ -98,7 +98,11 @@ def _time_processes(args):
                            args.recipe, "--quiet", "--run-dir", run_dir]
                 for override in shlex.split(name) + _one_epoch(args.steps):
                     command += ["--set", override]
-                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                done = subprocess.run(command, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True)
+                if done.returncode:
+                    raise SystemExit(f"kgan train failed (exit status {done.returncode}):\n"
+                                     f"{done.stderr}")
                 with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as file:
                     summary = json.load(file)
                 rates[name].append(summary["steps"] / summary["time_split"]["training"])
