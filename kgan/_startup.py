@@ -1,4 +1,4 @@
-"""What kgan settles before TensorFlow loads: its CPU kernels, and its quiet.
+"""What kgan settles before TensorFlow loads: its CPU kernels, its quiet, and when it began.
 
 TensorFlow writes some notices to the process's stderr before its logging is
 set up, so `TF_CPP_MIN_LOG_LEVEL` does not silence them; with the oneDNN
@@ -10,6 +10,11 @@ import os
 import platform
 import sys
 import tempfile
+import time
+
+# When this process began to load kgan, before TensorFlow: a run's start-up counts from
+# here (`kgan.timing.load_start_time`).
+LOADING_STARTED = time.time()
 
 # Machines (`platform.machine()`, lower case) whose TensorFlow builds carry oneDNN.
 ONEDNN_MACHINES = ("x86_64", "amd64")

@@ -2,7 +2,7 @@
 
 `TimeSplit` adds up a run's seconds by phase:
 
-- start-up: from the process's start (Python, TensorFlow's import, the data,
+- start-up: from when the process began to load kgan (TensorFlow's import, the data,
   the networks, the evaluator) to the first training step, and that first
   step itself, in which TensorFlow traces and optimises the step's graph;
 - training: every other step, each `train_function` call of `fit`;
@@ -27,10 +27,11 @@ split.seconds()  # {"start-up": 21.4, "training": 612.0, "checkpoints": 3.1, ...
 """
 
 import contextlib
-import os
 import time
 
 import keras
+
+from kgan import _startup
 
 START_UP = "start-up"
 TRAINING = "training"
@@ -42,33 +43,28 @@ _HOOKS = tuple(
 ) + ("on_epoch_begin", "on_epoch_end")
 
 
-def process_start_time():
-    """When this process started (seconds since the epoch), or None where unknown.
+def load_start_time():
+    """When this process began to load kgan (seconds since the epoch), before TensorFlow.
 
-    Read from Linux's /proc, so that start-up counts Python's and TensorFlow's
-    imports, which happen before any kgan code runs.
+    A run's start-up counts from here, so that it counts TensorFlow's import
+    (all but Python's own few tens of milliseconds before it). Not the
+    process's start as Linux records it: a shell running `pip install -e . &&
+    kgan train ...` runs kgan in the very process that started pip first (it
+    execs the last command), and start-up then counted the install.
     """
-    try:
-        with open("/proc/self/stat", encoding="ascii") as file:
-            # Field 22 (after the parenthesised command name): start time in clock ticks after boot.
-            ticks = int(file.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", encoding="ascii") as file:
-            boot = next(int(line.split()[1]) for line in file if line.startswith("btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
+    return _startup.LOADING_STARTED
 
 
 class TimeSplit:
     """Seconds spent in each phase of a run.
 
     Args:
-        started: when the run started (seconds since the epoch); default the
-            process's start, or now where that is unknown.
+        started: when the run started (seconds since the epoch); default
+            when this process began to load kgan (`load_start_time`).
     """
 
     def __init__(self, started=None):
-        self.started = started or process_start_time() or time.time()
+        self.started = started or load_start_time()
         self._seconds = {}
         self._fit_started = None
         self._in_callbacks = 0.0

@@ -4,7 +4,10 @@ import csv
 import json
 import os
 import re
+import subprocess
+import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -228,3 +231,16 @@ def test_the_run_progress_bar_shows_steps_speed_and_eta():
         "[##--------] 50/200  25%   5.0 steps/s ETA 0:30  "
         "epoch 1: d_loss 0.5, g_loss 1.25, FID 42"
     )
+
+
+def test_start_up_counts_from_kgans_load_not_from_what_a_shell_ran_before(tmp_path):
+    # `pip install -e . && kgan train ...`: the shell execs kgan in the process
+    # that ran pip, so that process's start is the install's, not kgan's.
+    probe = "import time, kgan.timing as t; print(time.time() - t.load_start_time())"
+    began = time.time()
+    out = subprocess.run(
+        ["bash", "-c", f"sleep 2 && exec {sys.executable} -c '{probe}'"],
+        capture_output=True, text=True, check=True).stdout
+    python_seconds = time.time() - began - 2.0  # the sleep is not kgan's start-up
+    counted = float(out.split()[-1])
+    assert 0 < counted <= python_seconds + 0.2, (counted, python_seconds)

@@ -41,13 +41,13 @@ def train(recipe, overrides, run_dir, resume_dir, quiet, verbose):
                 "give no RECIPE, --set or --run-dir with it."
             )
         train_lib.resume(resume_dir, verbose=verbose, echo=click.echo,
-                         started=timing.process_start_time())
+                         started=timing.load_start_time())
         return
     if recipe is None:
         raise UserError("Give a RECIPE file (e.g. recipes/mnist.yaml) or --resume RUN_DIR.")
     resolved = resolve(recipe, overrides)
     train_lib.train(resolved, run_dir=run_dir, verbose=verbose, echo=click.echo,
-                    started=timing.process_start_time())
+                    started=timing.load_start_time())
 
 
 @click.group()
