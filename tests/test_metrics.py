@@ -156,6 +156,25 @@ def test_shifted_and_narrow_generators_move_precision_and_recall_as_expected():
     assert narrow["precision"] > 0.98 and narrow["recall"] < 0.1
 
 
+def test_precision_recall_match_their_definition_on_the_full_distance_matrices():
+    # Kynkaanniemi et al.'s definition written out with whole matrices, against
+    # kgan's single pass over blocks of the fake-by-real matrix.
+    rng = np.random.default_rng(6)
+    real, fake = rng.standard_normal((400, 5)), 0.8 * rng.standard_normal((300, 5)) + 0.8
+
+    def squared(a, b):
+        return ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
+
+    real_radii = np.sort(squared(real, real), axis=1)[:, 3]  # k = 3; column 0 is itself
+    fake_radii = np.sort(squared(fake, fake), axis=1)[:, 3]
+    precision = np.mean(np.any(squared(fake, real) <= real_radii[None, :], axis=1))
+    recall = np.mean(np.any(squared(real, fake) <= fake_radii[None, :], axis=1))
+    got = metrics.precision_recall(real, fake, k=3, batch_size=64)
+    assert 0.05 < recall < 0.95 and 0.05 < precision < 0.95  # measured: 0.55, 0.91
+    assert got["precision"] == pytest.approx(precision, abs=1e-12)
+    assert got["recall"] == pytest.approx(recall, abs=1e-12)
+
+
 def test_precision_recall_do_not_depend_on_the_batch_size():
     rng = np.random.default_rng(4)
     real, fake = rng.standard_normal((300, 4)), rng.standard_normal((250, 4)) + 0.3
