@@ -28,9 +28,9 @@ python bin/benchmark_recipe.py recipes/grid2d.yaml "" "train.steps_per_execution
 
 import argparse
 import importlib.util
+import json
 import os
 import pathlib
-import json
 import shlex
 import statistics
 import subprocess
@@ -46,14 +46,19 @@ from kgan import data  # noqa: E402
 from kgan import errors  # noqa: E402
 from kgan import train  # noqa: E402
 
-_STEP = pathlib.Path(__file__).resolve().parent / "benchmark_step.py"
+_BIN = pathlib.Path(__file__).resolve().parent
+
+
+def _script(name):
+    """Another script of bin/ as a module (bin/ is no package)."""
+    spec = importlib.util.spec_from_file_location(name, _BIN / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _paused_fit():
-    spec = importlib.util.spec_from_file_location("benchmark_step", _STEP)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.PausedFit
+    return _script("benchmark_step").PausedFit
 
 
 def main(argv=None):
@@ -88,16 +93,15 @@ def _one_epoch(steps):
 
 def _time_processes(args):
     """steps/s of each variation per round, each a `kgan train` process of its own."""
+    train_command = _script("repeat_runs").train_command  # `kgan train`, with this Python
     rates = {name: [] for name in args.variations}
     with tempfile.TemporaryDirectory() as scratch:
         for index in range(args.rounds):
             shift = index % len(args.variations)
             for name in args.variations[shift:] + args.variations[:shift]:
                 run_dir = os.path.join(scratch, f"run-{index}-{args.variations.index(name)}")
-                command = [sys.executable, "-c", "from kgan.cli import main; main()", "train",
-                           args.recipe, "--quiet", "--run-dir", run_dir]
-                for override in shlex.split(name) + _one_epoch(args.steps):
-                    command += ["--set", override]
+                command = train_command(args.recipe, run_dir,
+                                        shlex.split(name) + _one_epoch(args.steps))
                 done = subprocess.run(command, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True)
                 if done.returncode:
