@@ -179,27 +179,8 @@ def test_bad_variant_names_are_refused(bench, capsys):
         bench.parse_args(["--variants", "kgan-spe3", "--steps", "4"])
 
 
-def test_benchmark_recipe_times_each_variation_of_a_recipe(tmp_path, capsys):
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(
-        "data: {name: ring2d, num_examples: 256}\n"
-        "model: {latent_dim: 2, generator: {name: mlp, hidden_units: [8], "
-        "output_activation: linear}, discriminator: {name: mlp, hidden_units: [8]}}\n"
-        "train: {batch_size: 16}\n")
-    spec = importlib.util.spec_from_file_location(
-        "benchmark_recipe", SCRIPT.parent / "benchmark_recipe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    results = module.main([str(recipe), "", "train.steps_per_execution=2", "--steps", "4",
-                           "--rounds", "2", "--warmup-steps", "2"])
-    assert [r["variation"] for r in results] == ["", "train.steps_per_execution=2"]
-    assert results[0]["paired"] == 1.0 and results[1]["paired"] > 0
-    assert all(r["min"] <= r["steps_per_s"] <= r["max"] for r in results)
-    assert "round 2/2" in capsys.readouterr().out
-
-
-def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path, capsys):
-    # --processes: a fresh `kgan train` per variation per round, for what is set per process.
+def _tiny_recipe_and_benchmark(tmp_path):
+    """A tiny ring2d recipe's path, and bin/benchmark_recipe.py as a module."""
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(
         "data: {name: ring2d, num_examples: 256}\n"
@@ -210,6 +191,22 @@ def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path
         "benchmark_recipe", SCRIPT.parent / "benchmark_recipe.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return recipe, module
+
+
+def test_benchmark_recipe_times_each_variation_of_a_recipe(tmp_path, capsys):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+    results = module.main([str(recipe), "", "train.steps_per_execution=2", "--steps", "4",
+                           "--rounds", "2", "--warmup-steps", "2"])
+    assert [r["variation"] for r in results] == ["", "train.steps_per_execution=2"]
+    assert results[0]["paired"] == 1.0 and results[1]["paired"] > 0
+    assert all(r["min"] <= r["steps_per_s"] <= r["max"] for r in results)
+    assert "round 2/2" in capsys.readouterr().out
+
+
+def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path, capsys):
+    # --processes: a fresh `kgan train` per variation per round, for what is set per process.
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
     results = module.main([str(recipe), "", "train.steps_per_execution=2", "--steps", "8",
                            "--rounds", "2", "--processes"])
     assert [r["variation"] for r in results] == ["", "train.steps_per_execution=2"]
