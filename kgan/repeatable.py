@@ -29,7 +29,9 @@ instantiates such a loop, unless the caller chose
 call, is left to Grappler, since it repeated anyway and keeping the pass
 costs speed.
 
-`training()` is all of these at once, what `GenerativeModel.fit` runs in.
+`GenerativeModel.fit` puts a dataset it is given on a pool and runs in
+`training()`: the calling thread's mode, and the loop's graph where there is
+a loop.
 docs/python.md, "Bit for bit", has the measurements.
 """
 
