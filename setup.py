@@ -27,7 +27,7 @@ setup(
     # name that cannot clash with other projects' top-level `plugins` modules.
     package_dir={"kgan": "kgan", "kgan_plugins": "plugins"},
     # The evaluators of MNIST and Fashion-MNIST (bin/train_evaluator.py --package).
-    package_data={"kgan": ["evaluators/*.keras", "evaluators/*.json"]},
+    package_data={"kgan": ["evaluators/*.keras", "evaluators/*.json", "evaluators/*.npz"]},
     install_requires=[
         CPU_TENSORFLOW,
         "keras>=3.3,<4",

@@ -216,8 +216,8 @@ class Scorer:
     def __init__(self, dataset, evaluator_path=None, reference_samples=None, num_samples=2000):
         self.evaluator = evaluator_lib.load_evaluator(dataset, evaluator_path)
         if reference_samples is None:
-            features, _ = evaluator_lib.reference_features(self.evaluator, dataset,
-                                                           evaluator_path)
+            features = evaluator_lib.reference_set(self.evaluator, dataset,
+                                                   evaluator_path).features
         else:
             test = data_lib.load({"name": "tfds", "dataset": dataset,
                                   "split": f"test[:{reference_samples}]"})

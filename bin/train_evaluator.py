@@ -2,9 +2,12 @@
 
     TFDS_DATA_DIR=... python bin/train_evaluator.py mnist [--retrain] [--package]
 
-`--package` trains from seed 0 into kgan/evaluators/ (the evaluators that ship
-with kgan: mnist and fashion_mnist), recording the test accuracy and the
-file's SHA-256 in the JSON beside it. Without it the evaluator goes to the
+`--package` works on kgan/evaluators/ (the evaluators that ship with kgan:
+mnist and fashion_mnist) instead of the cache: with `--retrain` it trains one
+from seed 0, recording the test accuracy and the file's SHA-256 in the JSON
+beside it. Either way the test split's features and neighbour radii
+(`kgan.evaluator.Reference`) are written beside the evaluator where they are
+missing, and ship with it. Without `--package` the evaluator goes to the
 cache (`kgan evaluator train` does the same).
 
 Prints the test accuracy and training time, then sanity figures in the
@@ -30,14 +33,14 @@ def main():
     parser.add_argument("dataset", nargs="?", default="mnist")
     parser.add_argument("--retrain", action="store_true", help="Train even if cached.")
     parser.add_argument("--package", action="store_true",
-                        help="Train from seed 0 into kgan/evaluators/ (package data).")
+                        help="Use kgan/evaluators/ (package data), not the cache.")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--num", type=int, default=10_000, help="Images per comparison.")
     args = parser.parse_args()
 
     path = (evaluator_lib.packaged_path(args.dataset) if args.package
             else evaluator_lib.cache_path(args.dataset))
-    if args.package or args.retrain or not os.path.isfile(path):
+    if args.retrain or not os.path.isfile(path):
         evaluator = evaluator_lib.train_evaluator(args.dataset, epochs=args.epochs, seed=0,
                                                   path=path, verbose=2)
     else:
@@ -48,8 +51,9 @@ def main():
           f"trained in {info['train_seconds']:.0f} s, sha256 {info.get('sha256')}")
 
     started = time.time()
-    test_features, test_labels = evaluator_lib.reference_features(evaluator, args.dataset,
-                                                                  path)
+    test_features, test_labels, test_radii = evaluator_lib.reference_set(
+        evaluator, args.dataset, path,
+        save_dir=evaluator_lib.PACKAGED_DIR if args.package else None)
     train_x, _, _ = evaluator_lib.read_split(args.dataset, "train", None)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(train_x), args.num, replace=False)
@@ -58,7 +62,7 @@ def main():
     noise_features = evaluator.features(noise)
     for name, features in (("train subset", train_features), ("uniform noise", noise_features)):
         kid = metrics.kernel_inception_distance(test_features, features)
-        pr = metrics.precision_recall(test_features, features)
+        pr = metrics.precision_recall(test_features, features, real_radii=test_radii)
         print(f"  {name:<14} vs test: FID {metrics.frechet_distance(test_features, features):9.3f}"
               f"  KID {kid.mean:8.4f} +- {kid.std_error:.4f}"
               f"  precision {pr['precision']:.3f}  recall {pr['recall']:.3f}")

@@ -20,12 +20,14 @@ Where an evaluator comes from (`find_evaluator`): one you trained yourself
 (`kgan evaluator train DATASET`) is cached in `~/.cache/kgan/evaluators/`, or
 under `$KGAN_CACHE_DIR/evaluators/` when that variable is set, and comes
 first; MNIST's and Fashion-MNIST's ship with kgan (`kgan/evaluators/`,
-trained by `bin/train_evaluator.py --package` from seed 0, their test
-accuracy and SHA-256 recorded beside them and checked at load); any other
+trained by `bin/train_evaluator.py --package --retrain` from seed 0, their
+test accuracy and SHA-256 recorded beside them and checked at load, their
+test split's `Reference` beside them too); any other
 labelled tensorflow-datasets image dataset trains its own on first use (one
 epoch, about a minute on a CPU for 60,000 small images), cached for next time.
 """
 
+import collections
 import hashlib
 import json
 import math
@@ -39,12 +41,13 @@ import tensorflow as tf
 from kgan import data as data_lib
 from kgan import errors
 from kgan import inference
+from kgan import metrics
 
 CACHE_ENV = "KGAN_CACHE_DIR"
 FEATURE_LAYER = "features"
 PACKAGED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evaluators")
 """The evaluators that ship with kgan (package data)."""
-_REFERENCE_VERSION = 2
+_REFERENCE_VERSION = 3  # 3: with the neighbour radii
 
 
 def cache_dir():
@@ -306,21 +309,38 @@ def find_evaluator(dataset, train_missing=True, verbose=1, data_dir=None):
                            data_dir=data_dir)
 
 
-def reference_features(evaluator, dataset, path=None, data_dir=None):
-    """Features and labels of the test split, cached in the cache directory.
+Reference = collections.namedtuple("Reference", ["features", "labels", "radii"])
+Reference.__doc__ = """A dataset's test split in an evaluator's feature space.
 
-    Computed once per evaluator file (`path`, default `evaluator_path`); the
-    cache is keyed by that file's SHA-256.
+Attributes:
+    features: `[n, d]` float64 features of the test images.
+    labels: `[n]` their labels.
+    radii: `[n]` squared distance from each to its `REFERENCE_K`-th nearest
+        neighbour (`kgan.metrics.kth_neighbour_radii`), which precision and
+        recall need at every measurement.
+"""
 
-    Returns:
-        `(features [n, d], labels [n])`.
+REFERENCE_K = 3
+"""The neighbour of the radii a `Reference` keeps: precision/recall's k (the paper's)."""
+
+
+def reference_set(evaluator, dataset, path=None, data_dir=None, save_dir=None):
+    """The test split of `dataset` in the feature space of `evaluator`: a `Reference`.
+
+    Computed once per evaluator file (`path`, default `evaluator_path`) and
+    kept in the cache directory (or `save_dir`), keyed by that file's
+    SHA-256; one kept beside the evaluator file is used first. The evaluators
+    that ship with kgan ship with theirs (`kgan/evaluators/`), so that a first
+    run measures without reading the test split or computing its 10,000 x
+    10,000 neighbour distances.
     """
     path = path or evaluator_path(dataset)
-    reference = _load_reference(dataset, path)
-    if reference is None:
-        test_x, test_y, _ = read_split(dataset, "test", data_dir)
-        reference = _save_reference(evaluator, dataset, path, test_x, test_y)
-    return reference
+    for reference_path in _reference_paths(dataset, path):
+        reference = _load_reference(reference_path, path)
+        if reference is not None:
+            return reference
+    test_x, test_y, _ = read_split(dataset, "test", data_dir)
+    return _save_reference(evaluator, dataset, path, test_x, test_y, save_dir)
 
 
 class InceptionFeatures:
@@ -414,8 +434,13 @@ def read_split(dataset, split, data_dir):
     return (*data_lib.arrays(source), source)
 
 
-def _reference_path(dataset):
-    return os.path.join(cache_dir(), f"{dataset}.reference.npz")
+def _reference_paths(dataset, path):
+    """Where the reference of the evaluator at `path` may be: beside it, then the cache."""
+    paths = [os.path.join(cache_dir(), f"{dataset}.reference.npz")]
+    if path is not None:
+        paths.insert(0, os.path.join(os.path.dirname(os.path.abspath(path)),
+                                     f"{dataset}.reference.npz"))
+    return list(dict.fromkeys(paths))
 
 
 def _fingerprint(path):
@@ -430,28 +455,34 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _save_reference(evaluator, dataset, path, images, labels):
-    features = evaluator.features(images)
+def _save_reference(evaluator, dataset, path, images, labels, save_dir=None):
+    """The `Reference` of `images`, kept in `save_dir` (default the cache directory)."""
+    # Kept as float32: the features are the same whether just computed or read back.
+    features = evaluator.features(images).astype(np.float32).astype(np.float64)
+    reference = Reference(features, np.asarray(labels),
+                          metrics.kth_neighbour_radii(features, REFERENCE_K))
     if path is not None and os.path.isfile(path):
-        os.makedirs(cache_dir(), exist_ok=True)
-        tmp = _reference_path(dataset) + ".partial.npz"
-        np.savez(tmp, features=features.astype(np.float32), labels=labels,
-                 fingerprint=_fingerprint(path))
-        os.replace(tmp, _reference_path(dataset))
-    return features, labels
+        reference_path = os.path.join(save_dir or cache_dir(), f"{dataset}.reference.npz")
+        os.makedirs(os.path.dirname(reference_path), exist_ok=True)
+        tmp = reference_path + ".partial.npz"
+        # Compressed: the features are mostly zeros (ReLU); 5 MB become under 1 MB.
+        np.savez_compressed(tmp, features=features.astype(np.float32), labels=labels,
+                            radii=reference.radii, fingerprint=_fingerprint(path))
+        os.replace(tmp, reference_path)
+    return reference
 
 
-def _load_reference(dataset, path):
-    reference_path = _reference_path(dataset)
+def _load_reference(reference_path, path):
     if path is None or not (os.path.isfile(reference_path) and os.path.isfile(path)):
         return None
     try:
         with np.load(reference_path) as stored:
             if str(stored["fingerprint"]) != _fingerprint(path):
                 return None  # another evaluator since
-            return stored["features"].astype(np.float64), stored["labels"]
+            return Reference(stored["features"].astype(np.float64), stored["labels"],
+                             stored["radii"])
     except (OSError, ValueError, KeyError):
-        return None  # a damaged cache file is computed again
+        return None  # a damaged file is computed again
 
 
 def _check_dataset_name(dataset):

@@ -16,7 +16,6 @@ coverage = kgan.metrics.class_coverage(evaluator.predict_classes(samples), 10)
 """
 
 import collections
-import hashlib
 import math
 
 import numpy as np
@@ -131,7 +130,7 @@ def kernel_inception_distance(
     return KID(float(estimates.mean()), float(std_error))
 
 
-def precision_recall(real_features, fake_features, k=3, batch_size=1000):
+def precision_recall(real_features, fake_features, k=3, batch_size=1000, real_radii=None):
     """Improved precision and recall of Kynkäänniemi et al. (2019).
 
     Each set's manifold is the union of balls around its samples, each ball
@@ -144,6 +143,8 @@ def precision_recall(real_features, fake_features, k=3, batch_size=1000):
         real_features: `[n, d]`; fake_features: `[m, d]`, ideally n = m.
         k: the neighbour that sets each ball's radius (the paper uses 3).
         batch_size: rows of the distance matrix computed at once (memory).
+        real_radii: the real set's `kth_neighbour_radii(real_features, k)`,
+            where already known (half or more of the work otherwise).
 
     Returns:
         `{"precision": float, "recall": float}`, each in [0, 1].
@@ -157,8 +158,13 @@ def precision_recall(real_features, fake_features, k=3, batch_size=1000):
                 f"precision_recall with k={k} needs more than {k} {name} samples, "
                 f"got {len(features)}."
             )
-    real_radii = _reference_radii(real_features, k, batch_size)
-    fake_radii = _kth_neighbour_distances(fake_features, k, batch_size)
+    if real_radii is None:
+        real_radii = kth_neighbour_radii(real_features, k, batch_size)
+    elif np.shape(real_radii) != (len(real_features),):
+        raise errors.KganError(
+            f"real_radii must hold one radius per real sample, shape ({len(real_features)},), "
+            f"got shape {np.shape(real_radii)}.")
+    fake_radii = kth_neighbour_radii(fake_features, k, batch_size)
     # One fake-by-real distance matrix, a block of rows at a time, answers both:
     # its rows for precision, its columns for recall (half the work of two).
     realistic = 0
@@ -383,25 +389,15 @@ def _squared_distances(a, b):
     return np.maximum(squared, 0.0)
 
 
-# The real set's radii, by (SHA-1 of the features, k): a run measures its samples
-# against the same test split at every evaluation, and these radii are half
-# or more of an evaluation's time (an n x n distance matrix, partitioned).
-_REFERENCE_RADII = collections.OrderedDict()
-_REFERENCE_RADII_KEPT = 4
+def kth_neighbour_radii(features, k=3, batch_size=1000):
+    """`[n]`: the squared distance from each row of `features` to its k-th nearest other row.
 
-
-def _reference_radii(features, k, batch_size):
-    key = (hashlib.sha1(np.ascontiguousarray(features).view(np.uint8)).hexdigest(), k)
-    if key not in _REFERENCE_RADII:
-        _REFERENCE_RADII[key] = _kth_neighbour_distances(features, k, batch_size)
-        while len(_REFERENCE_RADII) > _REFERENCE_RADII_KEPT:
-            _REFERENCE_RADII.popitem(last=False)
-    _REFERENCE_RADII.move_to_end(key)
-    return _REFERENCE_RADII[key]
-
-
-def _kth_neighbour_distances(features, k, batch_size):
-    """Squared distance from each row to its k-th nearest other row."""
+    The radii of precision/recall's k-NN balls. A real set measured again and
+    again (a test split) keeps them: `kgan.evaluator.Reference.radii`.
+    """
+    features = np.asarray(features, np.float64)
+    k = _check_int("k", k, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
     radii = np.empty(len(features))
     for start in range(0, len(features), batch_size):
         squared = _squared_distances(features[start : start + batch_size], features)

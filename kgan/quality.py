@@ -100,15 +100,18 @@ def evaluate_generator(generator, dataset, num_samples=10_000, seed=0, *, evalua
         )
     if evaluator is None:
         evaluator = evaluator_lib.load_evaluator(dataset)
+    real_radii = None
     if reference is None:
-        real_features, real_labels = evaluator_lib.reference_features(evaluator, dataset)
+        real_features, real_labels, radii = evaluator_lib.reference_set(evaluator, dataset)
+        real_radii = radii if k == evaluator_lib.REFERENCE_K else None
     else:
         images, labels = reference
         real_features = evaluator.features(images, batch_size)
         real_labels = None if labels is None else np.asarray(labels)
     fake_features, fake_logits = evaluator.features_and_logits(samples, batch_size)
     results = {"num_samples": int(num_samples)}
-    results.update(_distances(real_features, fake_features, num_kid_subsets, k, seed))
+    results.update(_distances(real_features, fake_features, num_kid_subsets, k, seed,
+                              real_radii))
     data_histogram = None
     if real_labels is not None and np.all(real_labels >= 0):
         data_histogram = np.bincount(real_labels, minlength=evaluator.num_classes)
@@ -181,11 +184,11 @@ def parzen_estimate(generator, dataset="mnist", num_samples=10_000, seed=0,
     }
 
 
-def _distances(real_features, fake_features, num_kid_subsets, k, seed):
+def _distances(real_features, fake_features, num_kid_subsets, k, seed, real_radii=None):
     kid = metrics.kernel_inception_distance(
         real_features, fake_features, num_subsets=num_kid_subsets, seed=seed
     )
-    pr = metrics.precision_recall(real_features, fake_features, k=k)
+    pr = metrics.precision_recall(real_features, fake_features, k=k, real_radii=real_radii)
     return {
         "fid": metrics.frechet_distance(real_features, fake_features),
         "kid": kid.mean,

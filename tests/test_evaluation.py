@@ -6,10 +6,12 @@ import math
 import os
 import pathlib
 
+import numpy as np
 import pytest
 
 from kgan import config
 from kgan import evaluator
+from kgan import metrics
 from kgan import quality
 from kgan import runs
 from kgan import train
@@ -96,12 +98,16 @@ def test_tensorboard_gets_the_eval_scalars(ring_run):
     assert "epoch/fid" not in tags  # written once, under eval/
 
 
-def test_with_an_empty_cache_mnist_is_measured_by_the_evaluator_kgan_ships(
-    tmp_path, monkeypatch
-):
+@pytest.fixture
+def prepared_tfds(monkeypatch):
     if not PREPARED_TFDS.is_dir() and "TFDS_DATA_DIR" not in os.environ:
         pytest.skip("needs the prepared MNIST tensorflow-datasets data")
     monkeypatch.setenv("TFDS_DATA_DIR", os.environ.get("TFDS_DATA_DIR", str(PREPARED_TFDS)))
+
+
+def test_with_an_empty_cache_mnist_is_measured_by_the_evaluator_kgan_ships(
+    tmp_path, monkeypatch, prepared_tfds
+):
     monkeypatch.setenv(evaluator.CACHE_ENV, str(tmp_path / "empty-cache"))
     assert evaluator.evaluator_path("mnist") == evaluator.packaged_path("mnist")
     lines = []
@@ -111,8 +117,50 @@ def test_with_an_empty_cache_mnist_is_measured_by_the_evaluator_kgan_ships(
     # (A two-step generator collapses, and health says so; nothing about the evaluator.)
     assert not [line for line in lines if "evaluator" in line.lower() or "training one" in line]
     assert all(float(row["fid"]) > 0 for row in read_rows(run_dir))
-    # Only the test split's features were cached; no evaluator was trained.
-    assert os.listdir(tmp_path / "empty-cache" / "evaluators") == ["mnist.reference.npz"]
+    # Nothing was cached: no evaluator trained, and the test split's features and
+    # radii came with the evaluator.
+    assert not (tmp_path / "empty-cache").exists()
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_the_shipped_evaluators_ship_their_test_splits_features_and_radii(
+    tmp_path, monkeypatch, prepared_tfds, dataset
+):
+    monkeypatch.setenv(evaluator.CACHE_ENV, str(tmp_path / "empty-cache"))
+    path = evaluator.packaged_path(dataset)
+    loaded = evaluator.load_evaluator(dataset, path)
+    shipped = evaluator.reference_set(loaded, dataset, path)
+    assert not (tmp_path / "empty-cache").exists()  # read from kgan/evaluators/
+    # What the evaluator makes of the test split on this machine.
+    images, labels, _ = evaluator.read_split(dataset, "test", None)
+    np.testing.assert_array_equal(shipped.labels, labels)
+    np.testing.assert_allclose(shipped.features, loaded.features(images), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(
+        shipped.radii, metrics.kth_neighbour_radii(shipped.features, evaluator.REFERENCE_K))
+
+
+def test_a_reference_of_another_evaluator_file_is_computed_again_and_cached(
+    tmp_path, monkeypatch, prepared_tfds
+):
+    import shutil
+
+    monkeypatch.setenv(evaluator.CACHE_ENV, str(tmp_path / "cache"))
+    # Fashion-MNIST's evaluator file posing as MNIST's, beside MNIST's shipped reference.
+    folder = tmp_path / "evaluators"
+    folder.mkdir()
+    for suffix in ("", ".json"):
+        shutil.copy(evaluator.packaged_path("fashion_mnist") + suffix,
+                    folder / f"mnist.keras{suffix}")
+    shutil.copy(os.path.join(evaluator.PACKAGED_DIR, "mnist.reference.npz"), folder)
+    path = str(folder / "mnist.keras")
+    other = evaluator.load_evaluator("mnist", path)
+    shipped = evaluator.reference_set(evaluator.load_evaluator("mnist"), "mnist")
+    computed = evaluator.reference_set(other, "mnist", path)
+    assert not np.allclose(computed.features, shipped.features)  # not the shipped one
+    assert os.listdir(tmp_path / "cache" / "evaluators") == ["mnist.reference.npz"]
+    again = evaluator.reference_set(other, "mnist", path)
+    np.testing.assert_array_equal(again.features, computed.features)
+    np.testing.assert_array_equal(again.radii, computed.radii)
 
 
 def test_an_unlabelled_image_dataset_warns_once_and_trains_without_evaluation(tmp_path):

@@ -179,28 +179,27 @@ def test_precision_recall_do_not_depend_on_the_batch_size():
     rng = np.random.default_rng(4)
     real, fake = rng.standard_normal((300, 4)), rng.standard_normal((250, 4)) + 0.3
     small = metrics.precision_recall(real, fake, batch_size=7)
-    metrics._REFERENCE_RADII.clear()  # the real radii computed again, in batches of 1000
     assert small == metrics.precision_recall(real, fake, batch_size=1000)
 
 
-def test_the_real_sets_radii_are_computed_once_per_real_set(monkeypatch):
+def test_known_real_radii_give_the_figures_computed_without_them():
     rng = np.random.default_rng(5)
-    real, other_real = rng.standard_normal((200, 3)), rng.standard_normal((200, 3))
-    fakes = [rng.standard_normal((150, 3)) + shift for shift in (0.0, 0.5, 1.0)]
-    expected = [metrics.precision_recall(real, fake) for fake in fakes]
-    metrics._REFERENCE_RADII.clear()
-    sizes = []
-    compute = metrics._kth_neighbour_distances
-    monkeypatch.setattr(metrics, "_kth_neighbour_distances",
-                        lambda features, *args: sizes.append(len(features))
-                        or compute(features, *args))
-    # Three evaluations against one test split: its 200 radii once, each fake set's every time.
-    assert [metrics.precision_recall(real, fake) for fake in fakes] == expected
-    assert sizes == [200, 150, 150, 150]
-    # Another real set (or another k) has radii of its own.
-    metrics.precision_recall(other_real, fakes[0])
-    metrics.precision_recall(real, fakes[0], k=2)
-    assert sizes == [200, 150, 150, 150, 200, 150, 200, 150]
+    real = rng.standard_normal((200, 3))
+    radii = metrics.kth_neighbour_radii(real, k=3)
+    np.testing.assert_allclose(
+        radii, np.sort(((real[:, None] - real[None]) ** 2).sum(axis=2), axis=1)[:, 3],
+        rtol=1e-12)
+    for shift in (0.0, 0.5, 1.0):
+        fake = rng.standard_normal((150, 3)) + shift
+        assert (metrics.precision_recall(real, fake, real_radii=radii)
+                == metrics.precision_recall(real, fake))
+    # Radii that are not the real set's change the answer: they are used, not recomputed.
+    far = real + 100.0
+    assert metrics.precision_recall(real, far)["precision"] == 0.0
+    assert metrics.precision_recall(real, far, real_radii=np.full(200, np.inf))["precision"] == 1.0
+    assert metrics.precision_recall(real, real + 0.01, real_radii=np.zeros(200))["precision"] == 0.0
+    with pytest.raises(errors.KganError, match=r"one radius per real sample, shape \(200,\)"):
+        metrics.precision_recall(real, real, real_radii=radii[:10])
 
 
 # ---------------------------------------------------------------- mode coverage
