@@ -194,7 +194,7 @@ class TrainingHealth(keras.callbacks.Callback):
         found = []
         discriminator = getattr(gan, "discriminator", None)
         if discriminator is not None:
-            real_logits, fake_logits = self._probe_logits(gan)
+            real_logits, fake_logits = self._probe_logits()
             both = np.concatenate([real_logits, fake_logits])
             logs["d_logit_std"] = float(both.std())
             if both.std() < DEAD_LOGIT_STD and self._samples_differ(gan, logs):
@@ -224,17 +224,25 @@ class TrainingHealth(keras.callbacks.Callback):
             self._report(epoch + 1, check, detail, logs)
         self._write(found)
 
-    def _probe_logits(self, gan):
-        n = len(self.probe_x)
-        inputs, fake_labels = gan._fakes_inputs(n, gan.eval_seed_generator)
-        fake = gan.generator(inputs, training=False)
-        discriminate = gan.conditioning.discriminate
-        labels = None if self.probe_labels is None else tf.constant(self.probe_labels)
-        real_logits, _ = discriminate(gan.discriminator, tf.constant(self.probe_x), labels,
-                                      training=False)
-        fake_logits, _ = discriminate(gan.discriminator, fake, fake_labels, training=False)
+    def on_train_begin(self, logs=None):
+        # Traced once a fit: run op by op, the probe cost twice as long (0.1 s an epoch).
+        self._traced_probe_logits = tf.function(self._probe_logits_of)
+
+    def _probe_logits(self):
+        real_logits, fake_logits = self._traced_probe_logits(
+            tf.constant(self.probe_x),
+            None if self.probe_labels is None else tf.constant(self.probe_labels))
         return (np.asarray(real_logits, np.float64).ravel(),
                 np.asarray(fake_logits, np.float64).ravel())
+
+    def _probe_logits_of(self, x, labels):
+        gan = self.model
+        inputs, fake_labels = gan._fakes_inputs(len(self.probe_x), gan.eval_seed_generator)
+        fake = gan.generator(inputs, training=False)
+        discriminate = gan.conditioning.discriminate
+        real_logits, _ = discriminate(gan.discriminator, x, labels, training=False)
+        fake_logits, _ = discriminate(gan.discriminator, fake, fake_labels, training=False)
+        return real_logits, fake_logits
 
     def _samples_differ(self, gan, logs):
         """Whether generated samples still differ from the data, as far as kgan can tell."""
