@@ -128,6 +128,21 @@ def test_tfds_mnist_is_scaled_to_unit_range_with_labels(tfds_data_dir):
     assert y.dtype == tf.int32 and set(y.numpy()) <= set(range(10)) and len(set(y.numpy())) > 3
 
 
+@pytest.mark.parametrize("dataset, split, count", [("mnist", "test[:3000]", 3000),
+                                                   ("mnist", "train[59000:]", 1000),
+                                                   ("fashion_mnist", "test[7000:8000]", 1000)])
+def test_tfds_reads_the_examples_tfds_reads_in_its_order(tfds_data_dir, dataset, split, count):
+    # kgan parses and decodes a batch at a time; tfds one example at a time.
+    import tensorflow_datasets as tfds
+
+    x, y = data.arrays(data.load({"name": "tfds", "dataset": dataset, "split": split}))
+    examples = tfds.builder(dataset).as_dataset(split=split, shuffle_files=False)
+    images, labels = zip(*((e["image"].numpy(), e["label"].numpy()) for e in examples))
+    np.testing.assert_array_equal(x, np.asarray(images, np.float32) / 127.5 - 1.0)
+    np.testing.assert_array_equal(y, labels)
+    assert len(y) == count and len(set(labels)) == 10
+
+
 def test_tfds_resizes_when_asked(tfds_data_dir):
     source = data.load(
         {"name": "tfds", "dataset": "mnist", "split": "test[:8]", "image_size": 32}, seed=0
