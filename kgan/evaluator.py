@@ -434,12 +434,15 @@ def read_split(dataset, split, data_dir):
     return (*data_lib.arrays(source), source)
 
 
+def _reference_file(directory, dataset):
+    return os.path.join(directory, f"{dataset}.reference.npz")
+
+
 def _reference_paths(dataset, path):
     """Where the reference of the evaluator at `path` may be: beside it, then the cache."""
-    paths = [os.path.join(cache_dir(), f"{dataset}.reference.npz")]
+    paths = [_reference_file(cache_dir(), dataset)]
     if path is not None:
-        paths.insert(0, os.path.join(os.path.dirname(os.path.abspath(path)),
-                                     f"{dataset}.reference.npz"))
+        paths.insert(0, _reference_file(os.path.dirname(os.path.abspath(path)), dataset))
     return list(dict.fromkeys(paths))
 
 
@@ -462,7 +465,7 @@ def _save_reference(evaluator, dataset, path, images, labels, save_dir=None):
     reference = Reference(features, np.asarray(labels),
                           metrics.kth_neighbour_radii(features, REFERENCE_K))
     if path is not None and os.path.isfile(path):
-        reference_path = os.path.join(save_dir or cache_dir(), f"{dataset}.reference.npz")
+        reference_path = _reference_file(save_dir or cache_dir(), dataset)
         os.makedirs(os.path.dirname(reference_path), exist_ok=True)
         tmp = reference_path + ".partial.npz"
         # Compressed: the features are mostly zeros (ReLU); 5 MB become under 1 MB.
