@@ -386,7 +386,7 @@ def _unbiased_mmd2(x, y):
 
 
 def _squared_distances(a, b):
-    """`|a_i|^2 + |b_j|^2 - 2 a_i.b_j`, at least 0, in place: one n x m temporary, not four."""
+    """`|a_i|^2 + |b_j|^2 - 2 a_i.b_j`, at least 0: two n x m arrays, not four, same rounding."""
     squared = np.add((a**2).sum(axis=1)[:, None], (b**2).sum(axis=1)[None, :])
     products = a @ b.T
     products *= -2.0

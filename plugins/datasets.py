@@ -81,26 +81,21 @@ def tfds_dataset(
         )
     sample_shape = (*(image_size or (height, width)), channels)
 
-    def to_pair(example):
-        x = data.scale_images(example[image_key])
+    def to_pairs(examples):  # one example, or a batch of them
+        x = data.scale_images(examples[image_key])
         if image_size is not None:
             x = data.resize_images(x, image_size)
-        y = tf.cast(example[label_key], tf.int32) if num_classes else tf.constant(-1)
-        return tf.ensure_shape(x, sample_shape), y
+        leading = tf.shape(x)[:-3]
+        y = tf.cast(examples[label_key], tf.int32) if num_classes else tf.fill(leading, -1)
+        return tf.ensure_shape(x, [None] * (len(x.shape) - 3) + list(sample_shape)), y
 
     keys = [image_key] + ([label_key] if num_classes else [])
     batches = None if image_size else _tfds_batches(tfds, builder, split, keys)
     if batches is not None:
-        def to_pairs(examples):
-            x = tf.ensure_shape(data.scale_images(examples[image_key]), (None, *sample_shape))
-            y = (tf.cast(examples[label_key], tf.int32) if num_classes
-                 else tf.fill(tf.shape(x)[:1], -1))
-            return x, y
-
         dataset_ = batches.map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
     else:
         dataset_ = builder.as_dataset(split=split, shuffle_files=False).map(
-            to_pair, num_parallel_calls=tf.data.AUTOTUNE
+            to_pairs, num_parallel_calls=tf.data.AUTOTUNE
         )
     return data.DataSource(
         dataset=dataset_,
@@ -253,9 +248,9 @@ def _tfds_batches(tfds, builder, split, keys, batch_size=1024):
     The same examples in the same order as `builder.as_dataset(split,
     shuffle_files=False)`, read three to four times as fast: tfds parses and
     decodes one example at a time, and for MNIST's 60,000 that per-example
-    work was most of a run's start-up (1.1-1.4 s against 3.8-5.2 s). Only TFRecord files of top-level scalar features
-    (an encoded image, an integer label) are read this way; anything else
-    gives None, and tfds reads it.
+    work was most of a run's start-up (1.1-1.4 s against 3.8-5.2 s). Only
+    TFRecord files of top-level scalar features (an encoded image, an integer
+    label) are read this way; anything else gives None, and tfds reads it.
     """
     info = builder.info
     if info.file_format != tfds.core.FileFormat.TFRECORD:
