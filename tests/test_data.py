@@ -143,6 +143,17 @@ def test_tfds_reads_the_examples_tfds_reads_in_its_order(tfds_data_dir, dataset,
     assert len(y) == count and len(set(labels)) == 10
 
 
+def test_tfds_reading_logs_no_deprecation_warning(tfds_data_dir, monkeypatch):
+    # tfds' own generic batch decoding reads its deprecated `dtype` and logs
+    # a warning (up to 10 a process) into the start of every run.
+    from tensorflow_datasets.core.features import feature
+
+    warned = []
+    monkeypatch.setattr(feature, "log_tf_warning", warned.append)
+    data.arrays(data.load({"name": "tfds", "dataset": "mnist", "split": "test[:100]"}))
+    assert warned == []
+
+
 def test_tfds_resizes_when_asked(tfds_data_dir):
     source = data.load(
         {"name": "tfds", "dataset": "mnist", "split": "test[:8]", "image_size": 32}, seed=0
