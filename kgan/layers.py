@@ -1,5 +1,11 @@
 """Layers that GAN architectures share: spectral normalisation, minibatch standard deviation.
 
+Also batch norm in one fused kernel (`BatchNormalization`) and the projection
+discriminator's inner product as one multiply and sum (`RowDot`): the same
+functions as Keras' `BatchNormalization` and `Dot(axes=-1)`, in fewer and
+larger operations, which is what a small training step on a CPU spends its
+time on (docs/results.md, "The main job's own step").
+
 `SpectralNorm` follows Algorithm 1 of Miyato et al. (2018), "Spectral
 Normalization for Generative Adversarial Networks": the wrapped layer applies
 W / sigma(W), where sigma(W) is the largest singular value of its kernel,
@@ -19,6 +25,7 @@ logits = kgan.layers.SpectralNorm(keras.layers.Dense(1))(keras.layers.Flatten()(
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers
 from keras import ops
 
@@ -157,6 +164,78 @@ class MinibatchStddev(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] + 1)
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class BatchNormalization(layers.BatchNormalization):
+    """Keras' batch norm, trained through TensorFlow's fused kernel.
+
+    The same layer, weights, options and results as
+    `keras.layers.BatchNormalization` (up to float rounding): in training, the
+    batch's mean and biased variance normalise the input and move the moving
+    averages by `momentum`, exactly as there. Where Keras builds that from a
+    dozen small operations (the moments, then the normalisation, and as many
+    again in the gradient), a float32 input normalised over its last axis runs
+    as one `FusedBatchNormV3` and one gradient kernel; a (batch, features)
+    input as a (batch, 1, 1, features) image (docs/results.md, "The main job's
+    own step", measures what that buys). Anything else (a mask,
+    renorm, `synchronized`, another dtype or axis, inference) is Keras' own
+    code path.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable and self._fusable(inputs, mask)):
+            return super().call(inputs, training=training, mask=mask)
+        shape = ops.shape(inputs)
+        images = inputs if len(inputs.shape) == 4 else ops.reshape(inputs, (-1, 1, 1, shape[-1]))
+        ones = ops.ones((shape[-1],), inputs.dtype)
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            images,
+            self.gamma if self.scale else ones,
+            self.beta if self.center else ops.zeros_like(ones),
+            epsilon=self.epsilon,
+            data_format="NHWC",
+            is_training=True,
+        )[:3]
+        # The kernel returns the unbiased (n - 1) variance; Keras' moving
+        # variance averages the biased one, as the normalisation uses.
+        count = ops.cast(ops.size(images) // shape[-1], variance.dtype)
+        variance = variance * (count - 1.0) / count
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(
+            self.moving_variance * self.momentum + variance * (1.0 - self.momentum)
+        )
+        return ops.reshape(outputs, shape)
+
+    def _fusable(self, inputs, mask):
+        rank = len(inputs.shape)
+        return (
+            keras.backend.backend() == "tensorflow"
+            and mask is None
+            and not self.renorm
+            and not self.synchronized
+            and rank in (2, 4)
+            and self.axis in (-1, rank - 1)
+            and keras.backend.standardize_dtype(inputs.dtype) == "float32"
+            and self.compute_dtype == "float32"
+        )
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class RowDot(layers.Layer):
+    """`[a, b]` -> each row's inner product `sum(a * b, axis=-1)`, shape (batch, 1).
+
+    What `keras.layers.Dot(axes=-1)` computes for two (batch, features)
+    inputs, without its batched matrix product of 1 x features by features x 1
+    matrices, which costs a small training step on a CPU several times as much.
+    """
+
+    def call(self, inputs):
+        a, b = inputs
+        return ops.sum(ops.multiply(a, b), axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 1)
 
 
 def _normalize(x):

@@ -106,7 +106,7 @@ class ConditionalGAN(_Conditional):
         embedded = layers.Embedding(
             num_classes, phi.shape[-1], name="label_projection"
         )(labels)
-        projection = layers.Dot(axes=-1, name="projection")([embedded, phi])
+        projection = kgan_layers.RowDot(name="projection")([embedded, phi])
         logit = layers.Add(name="logit_plus_projection")([psi(phi), projection])
         return keras.Model([x, labels], logit, name=f"{cls.NAME}_discriminator")
 

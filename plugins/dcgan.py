@@ -46,7 +46,7 @@ class DCGAN(kgan.Architecture):
         z = keras.Input((latent_dim,), name="z")
         filters = base_filters * 2 ** (stages - 1)
         x = layers.Dense(base_h * base_w * filters, use_bias=False)(z)
-        x = layers.BatchNormalization()(x)
+        x = kgan.layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
         x = layers.Reshape((base_h, base_w, filters))(x)
         for stage in range(stages - 1):
@@ -54,7 +54,7 @@ class DCGAN(kgan.Architecture):
             x = layers.Conv2DTranspose(
                 filters, kernel_size, strides=2, padding="same", use_bias=False
             )(x)
-            x = layers.BatchNormalization()(x)
+            x = kgan.layers.BatchNormalization()(x)
             x = layers.ReLU()(x)
         image = layers.Conv2DTranspose(
             channels, kernel_size, strides=2, padding="same", activation="tanh"
@@ -121,7 +121,7 @@ class DCGAN(kgan.Architecture):
                 use_bias=not normalised,
             ))(x)
             if normalised:
-                x = layers.BatchNormalization()(x)
+                x = kgan.layers.BatchNormalization()(x)
             x = layers.LeakyReLU(negative_slope=leaky_slope)(x)
             if dropout:
                 x = layers.Dropout(dropout)(x)

@@ -67,7 +67,7 @@ class MLP(kgan.Architecture):
         for units in hidden_units:
             x = layers.Dense(units)(x)
             if batch_norm:
-                x = layers.BatchNormalization()(x)
+                x = kgan.layers.BatchNormalization()(x)
             x = layers.Activation(activation)(x)
         x = layers.Dense(math.prod(output_shape), activation=output_activation)(x)
         x = layers.Reshape(output_shape)(x)

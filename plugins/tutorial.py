@@ -57,13 +57,13 @@ class TFTutorial(kgan.Architecture):
         base_h, base_w = _base_size(output_shape, "generator")
         z = keras.Input((latent_dim,), name="z")
         x = layers.Dense(base_h * base_w * 256, use_bias=False)(z)
-        x = layers.BatchNormalization()(x)
+        x = kgan.layers.BatchNormalization()(x)
         x = layers.LeakyReLU()(x)
         x = layers.Reshape((base_h, base_w, 256))(x)
         for filters, strides in ((128, 1), (64, 2)):
             x = layers.Conv2DTranspose(filters, 5, strides=strides, padding="same",
                                        use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
+            x = kgan.layers.BatchNormalization()(x)
             x = layers.LeakyReLU()(x)
         image = layers.Conv2DTranspose(output_shape[-1], 5, strides=2, padding="same",
                                        use_bias=False, activation="tanh")(x)
