@@ -8,6 +8,10 @@ and trains in one long `GAN.fit`, paused between rounds (`PausedFit` of
 processes hits all alike. Printed per variation: the median steps/s with its spread, and the
 ratio to the first variation within each round (median and spread).
 
+`--keras-layers` adds one more variation: the recipe as it is, its networks built with Keras'
+own `BatchNormalization` and `Dot` where kgan's architectures use `kgan.layers.BatchNormalization`
+(the fused kernel) and `kgan.layers.RowDot`: what those layers buy the recipe's step.
+
 `--processes` times each variation as `kgan train` instead, a fresh process per variation per
 round (evaluation off; steps/s from the run's own time split, its training seconds), for
 variations that differ in what is set once a process: kgan turns Grappler's dependency
@@ -23,10 +27,12 @@ python bin/benchmark_recipe.py recipes/mnist.yaml "" \
     "'regularizers=[{name: mode_seeking, weight: 0.5}]'" --steps 100
 python bin/benchmark_recipe.py recipes/grid2d.yaml "" "train.steps_per_execution=1" \
     --processes --steps 5000 --rounds 6
+python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-layers --steps 100 --rounds 12
 ```
 """
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -44,9 +50,12 @@ import kgan  # noqa: E402, F401 - before TensorFlow: kgan picks its CPU kernels
 from kgan import config  # noqa: E402
 from kgan import data  # noqa: E402
 from kgan import errors  # noqa: E402
+from kgan import layers  # noqa: E402
 from kgan import train  # noqa: E402
+import keras  # noqa: E402
 
 _BIN = pathlib.Path(__file__).resolve().parent
+KERAS_LAYERS = "(Keras' layers)"  # the --keras-layers variation's name
 
 
 def _script(name):
@@ -72,7 +81,11 @@ def main(argv=None):
     parser.add_argument("--warmup-steps", type=int, default=8, help="untimed steps first")
     parser.add_argument("--processes", action="store_true",
                         help="each variation as `kgan train` in a fresh process, each round")
+    parser.add_argument("--keras-layers", action="store_true",
+                        help="also the recipe with Keras' own BatchNormalization and Dot layers")
     args = parser.parse_args(argv)
+    if args.keras_layers and args.processes:
+        parser.error("--keras-layers swaps layers within this process; leave out --processes")
     shown = sys.argv[1:] if argv is None else argv
     print(f"command: python bin/benchmark_recipe.py {shlex.join(shown)}")
     recipes = {}
@@ -82,6 +95,9 @@ def main(argv=None):
                                            + (_one_epoch(args.steps) if args.processes else []))
         except errors.KganError as exc:
             parser.exit(2, f"Error: variation {name!r}: {exc}\n")
+    if args.keras_layers:
+        recipes[KERAS_LAYERS] = config.resolve(args.recipe, [])
+        args.variations.append(KERAS_LAYERS)
     rates = _time_processes(args) if args.processes else _time_paused_fits(args, recipes)
     return _report(args, rates)
 
@@ -122,7 +138,8 @@ def _time_paused_fits(args, recipes):
     runs = {}
     for name, recipe in recipes.items():
         source = data.load(recipe["data"], seed=recipe["seed"])
-        gan = train.build_gan(recipe, source.sample_shape, source.num_classes)
+        with _keras_layers() if name == KERAS_LAYERS else contextlib.nullcontext():
+            gan = train.build_gan(recipe, source.sample_shape, source.num_classes)
         dataset, _ = data.pipeline(source, recipe["train"]["batch_size"], gan.d_steps,
                                    recipe["seed"])
         runs[name] = paused_fit(gan, dataset, recipe["train"]["steps_per_execution"])
@@ -143,6 +160,18 @@ def _time_paused_fits(args, recipes):
     for run in runs.values():
         run.close()
     return rates
+
+
+@contextlib.contextmanager
+def _keras_layers():
+    """Within it, kgan's architectures build Keras' own batch norm and Dot(axes=-1)."""
+    fused, row_dot = layers.BatchNormalization, layers.RowDot
+    layers.BatchNormalization = keras.layers.BatchNormalization
+    layers.RowDot = lambda name=None: keras.layers.Dot(axes=-1, name=name)
+    try:
+        yield
+    finally:
+        layers.BatchNormalization, layers.RowDot = fused, row_dot
 
 
 def _report(args, rates):

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import kgan
+from kgan import layers as kgan_layers
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "bin" / "benchmark_step.py"
 
@@ -213,3 +214,32 @@ def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path
     assert results[0]["paired"] == 1.0 and results[1]["paired"] > 0
     assert all(0 < r["min"] <= r["steps_per_s"] <= r["max"] for r in results)
     assert "round 2/2" in capsys.readouterr().out
+
+
+def test_benchmark_recipe_times_the_recipe_with_keras_own_layers_beside_it(tmp_path):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+    recipe.write_text(recipe.read_text().replace(
+        "generator: {name: mlp, hidden_units: [8],", "generator: {name: mlp, hidden_units: [8], "
+        "batch_norm: true,"))
+    results = module.main([str(recipe), "", "--keras-layers", "--steps", "4", "--rounds", "2",
+                           "--warmup-steps", "2"])
+    assert [r["variation"] for r in results] == ["", module.KERAS_LAYERS]
+    assert results[1]["paired"] > 0
+
+    def kinds():
+        g = kgan.generator("mlp", latent_dim=2, output_shape=(2,), hidden_units=[4],
+                           batch_norm=True)
+        d = kgan.discriminator("cgan", input_shape=(8, 8, 1), num_classes=3, base_filters=2)
+        return {type(layer) for net in (g, d) for layer in net._flatten_layers()}
+
+    with module._keras_layers():
+        assert {keras.layers.BatchNormalization, keras.layers.Dot} <= kinds()
+    assert {kgan_layers.BatchNormalization, kgan_layers.RowDot} <= kinds()
+    assert keras.layers.BatchNormalization not in kinds()
+
+
+def test_benchmark_recipe_keras_layers_need_one_process(tmp_path, capsys):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+    with pytest.raises(SystemExit):
+        module.main([str(recipe), "", "--keras-layers", "--processes"])
+    assert "leave out --processes" in capsys.readouterr().err
