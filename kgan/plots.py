@@ -82,7 +82,10 @@ def plot_losses(metrics_csv, path):
 def plot_quality(metrics_csv, path):
     """FID and KID (log scale) and the classes or modes covered, against steps and seconds.
 
-    Uses the evaluated epochs of a run's `metrics.csv`; returns None when it
+    KID is an unbiased estimate, which falls below zero when the samples are
+    as close to the data as the estimate can tell; where it does, the axes are
+    linear between -1 and 1 and logarithmic beyond (matplotlib's "symlog"),
+    so that every point is drawn. Uses the evaluated epochs of a run's `metrics.csv`; returns None when it
     has none, else the columns drawn (`step`, `seconds` cumulative, `fid`,
     `kid`, `covered`).
     """
@@ -109,8 +112,13 @@ def plot_quality(metrics_csv, path):
         axes.plot(x, columns["fid"], "o-", label="FID")
         if np.isfinite(columns["kid"]).any():
             axes.plot(x, columns["kid"], "s-", label="KID")
-        axes.set(xlabel=label, ylabel="distance to the data (lower is better)", yscale="log",
+        axes.set(xlabel=label, ylabel="distance to the data (lower is better)",
                  title=f"Sample quality against {label.split()[0]}")
+        if np.nanmin([columns["fid"], columns["kid"]]) > 0:
+            axes.set_yscale("log")
+        else:
+            axes.set_yscale("symlog", linthresh=1.0)
+            axes.axhline(0.0, color="grey", linewidth=0.8)
         axes.legend()
         axes.grid(alpha=0.3, which="both")
     panels[2].plot(columns["step"], columns["covered"], "o-", color="tab:green")

@@ -114,3 +114,19 @@ def test_samples_gif_keeps_frame_order(tmp_path):
         gif.seek(frame)
         firsts.append(np.asarray(gif.convert("L"))[0, 0])
     assert list(firsts) == [0, 128, 255]
+
+
+@pytest.mark.parametrize("kids, scale", [([36.0, 4.2, 0.18, 1.7], "log"),
+                                         ([36.0, 4.2, -0.57, 0.54], "symlog")])
+def test_quality_plot_draws_every_kid_even_below_zero(tmp_path, monkeypatch, kids, scale):
+    # KID's unbiased estimate falls below zero near the data; a log axis would drop it.
+    rows = ["step,seconds,fid,kid,classes_covered"] + [
+        f"{600 * (i + 1)},60,{fid},{kid},10" for i, (fid, kid) in enumerate(zip([76, 12, 5, 4], kids))]
+    (tmp_path / "metrics.csv").write_text("\n".join(rows) + "\n")
+    saved = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: saved.append(figure))
+    columns = plots.plot_quality(tmp_path / "metrics.csv", tmp_path / "quality.png")
+    np.testing.assert_array_equal(columns["kid"], kids)
+    for axes in saved[0].axes[:2]:
+        low, high = axes.get_ylim()
+        assert axes.get_yscale() == scale and low < min(kids) and high > 76
