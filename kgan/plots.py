@@ -82,12 +82,12 @@ def plot_losses(metrics_csv, path):
 def plot_quality(metrics_csv, path):
     """FID and KID (log scale) and the classes or modes covered, against steps and seconds.
 
-    KID is an unbiased estimate, which falls below zero when the samples are
-    as close to the data as the estimate can tell; where it does, the axes are
-    linear between -1 and 1 and logarithmic beyond (matplotlib's "symlog"),
-    so that every point is drawn. Uses the evaluated epochs of a run's `metrics.csv`; returns None when it
+    Uses the evaluated epochs of a run's `metrics.csv`; returns None when it
     has none, else the columns drawn (`step`, `seconds` cumulative, `fid`,
-    `kid`, `covered`).
+    `kid`, `covered`). KID is an unbiased estimate, which falls below zero
+    when the samples are as close to the data as the estimate can tell; where
+    it does, the axes are linear between -1 and 1 and logarithmic beyond
+    (matplotlib's "symlog"), so that every point is drawn.
     """
     with open(metrics_csv, newline="", encoding="utf-8") as file:
         every = list(csv.DictReader(file))
