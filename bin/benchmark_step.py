@@ -40,7 +40,9 @@ load from other processes hits all variants alike. Reported per variant: the
 median round's images/s (real images consumed per second), its ratio to the
 tutorial's and to the hand-written alternating loop's median, the same ratios
 taken per round (same moment, same load) and their median with their spread
-(min..max over the rounds), the same paired ratio to its twin, CPU ms per step,
+(min..max over the rounds) and the median's 95% confidence interval (a
+bootstrap over the rounds: how well the run pins the median down; more rounds
+narrow it), the same paired ratio to its twin, CPU ms per step,
 the floating-point operations of one step (counted in its traced graph, so
 the same on any machine) and the GFLOP/s reached, and whether both networks'
 weights really changed. `--peak-gflops` adds the fraction of the device's
@@ -652,7 +654,7 @@ def _summarise(variants, args, jit):
             other = by_name.get(baseline)
             if other is None:
                 row[f"vs_{baseline}"] = row[f"vs_{baseline}_paired"] = None
-                row[f"vs_{baseline}_cpu_paired"] = None
+                row[f"vs_{baseline}_cpu_paired"] = row[f"vs_{baseline}_paired_ci"] = None
                 continue
             row[f"vs_{baseline}"] = row["images_per_s"] / statistics.median(other.rates(args))
             row.update(_paired(f"vs_{baseline}", variant, other, args))
@@ -660,18 +662,37 @@ def _summarise(variants, args, jit):
         row["twin"] = None if twin is None else twin.name
         row.update(_paired("vs_twin", variant, twin, args) if twin else
                    {"vs_twin_paired": None, "vs_twin_paired_min": None,
-                    "vs_twin_paired_max": None, "vs_twin_cpu_paired": None})
+                    "vs_twin_paired_max": None, "vs_twin_cpu_paired": None,
+                    "vs_twin_paired_ci": None})
         rows.append(row)
     return rows
 
 
 def _paired(key, variant, other, args):
-    """The ratio of `variant`'s images/s to `other`'s within each round: median, min, max."""
+    """The ratio of `variant`'s images/s to `other`'s within each round: median, min, max,
+    and the median's 95% confidence interval."""
     ratios = [a / b for a, b in zip(variant.rates(args), other.rates(args))]
+    low, high = median_interval(ratios, seed=args.seed)
     return {f"{key}_paired": statistics.median(ratios), f"{key}_paired_min": min(ratios),
-            f"{key}_paired_max": max(ratios),
+            f"{key}_paired_max": max(ratios), f"{key}_paired_ci": [low, high],
             f"{key}_cpu_paired": statistics.median(
                 o / s for o, s in zip(other.cpu_seconds, variant.cpu_seconds))}
+
+
+def median_interval(values, confidence=0.95, resamples=10_000, seed=0):
+    """A percentile-bootstrap confidence interval of the median of `values`.
+
+    The rounds are resampled with replacement `resamples` times (seeded, so a
+    run's figures repeat); the interval holds the middle `confidence` of the
+    resampled medians. It narrows as rounds are added, where min..max widens:
+    it says how well the run pins the median down, min..max how the rounds vary.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(values), (resamples, len(values)))
+    medians = np.median(values[picks], axis=1)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(medians, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def _description(spec, default_input):
@@ -735,6 +756,15 @@ def _print_table(results, args):
           "floating-point operations per step, counted in the step's graph; GFLOP/s: at the "
           "median images/s. trained: both networks' weights moved during the timed rounds "
           "and stayed finite.")
+    print("95% confidence intervals of the paired medians (bootstrap over the rounds):")
+    for row in results:
+        intervals = [f"{label} {low:.3f}..{high:.3f}"
+                     for label, key in (("x tutorial", "vs_tutorial"), ("x twin", "vs_twin"))
+                     if row.get(f"{key}_paired_ci") is not None and row["variant"] != TUTORIAL
+                     for low, high in [row[f"{key}_paired_ci"]]]
+        if intervals:
+            print(f"  {row['batch_size']:>4} {_on_off(row['jit']):<3} "
+                  f"{row['variant']:<{widths[2]}} {', '.join(intervals)}")
     if args.peak_gflops:
         for row in results:
             if row["gflop_per_s"] is not None:

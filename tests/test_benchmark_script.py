@@ -157,6 +157,30 @@ def test_main_prints_one_row_per_size_and_variant_and_every_variant_trains(bench
         a / b for a, b in zip(results[2]["rounds_images_per_s"],
                               results[1]["rounds_images_per_s"])))
     assert len(written["results"][0]["rounds_images_per_s"]) == 2
+    # The paired medians come with their bootstrap intervals, in the JSON and printed
+    # after the table: kgan-k2 against the tutorial and its twin, the reuse variant
+    # against the tutorial only (no twin in this run).
+    low, high = written["results"][2]["vs_twin_paired_ci"]
+    assert low <= written["results"][2]["vs_twin_paired"] <= high
+    assert written["results"][3]["vs_twin_paired_ci"] is None
+    block = lines[lines.index(
+        "95% confidence intervals of the paired medians (bootstrap over the rounds):") + 1:]
+    assert block[0].split()[:3] == ["4", "off", "alternating-k2@constant"]
+    assert block[1].split()[2] == "kgan-k2@constant" and "x twin" in block[1]
+    assert block[2].split()[2] == "kgan-reuse-spe2@tutorial" and "x twin" not in block[2]
+
+
+def test_median_interval_brackets_the_median_repeats_and_narrows_with_rounds(bench):
+    rng = np.random.default_rng(3)
+    few, many = rng.normal(1.0, 0.05, 8), rng.normal(1.0, 0.05, 200)
+    low, high = bench.median_interval(few)
+    assert low <= np.median(few) <= high and low < high
+    assert bench.median_interval(few) == (low, high)  # seeded: a run's figures repeat
+    many_low, many_high = bench.median_interval(many)
+    assert many_high - many_low < (high - low) / 2
+    # A wider confidence gives a wider interval.
+    loose_low, loose_high = bench.median_interval(few, confidence=0.5)
+    assert low <= loose_low <= loose_high <= high
 
 
 def test_flop_counts_say_what_each_step_computes(bench):
