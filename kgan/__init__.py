@@ -76,6 +76,8 @@ from kgan import evaluator  # noqa: E402
 from kgan import export  # noqa: E402
 from kgan import exported  # noqa: E402
 from kgan import noise  # noqa: E402
+# Registers kgan>Adam (the fused Adam recipes build), so that checkpoints load.
+from kgan import optimizers  # noqa: E402
 from kgan import quality  # noqa: E402
 from kgan import runs  # noqa: E402
 from kgan import train  # noqa: E402

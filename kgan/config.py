@@ -60,7 +60,7 @@ train:
   batch_size: 64         # minibatch size m; each step reads k * m real examples
   d_steps: 1             # k, discriminator updates per generator update (Algorithm 1)
   d_optimizer:           # any Keras optimizer by name, with its constructor arguments
-    name: adam
+    name: adam           # adam: kgan.optimizers.Adam, Keras' Adam in one fused kernel a variable
     learning_rate: 2.0e-4
     beta_1: 0.5
   g_optimizer:
