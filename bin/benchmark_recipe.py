@@ -6,11 +6,14 @@ the recipe as it is). Every variation builds its GAN and input stream as `kgan t
 and trains in one long `GAN.fit`, paused between rounds (`PausedFit` of
 `bin/benchmark_step.py`); the rounds interleave, the order rotating, so load from other
 processes hits all alike. Printed per variation: the median steps/s with its spread, and the
-ratio to the first variation within each round (median and spread).
+ratio to the first variation within each round (median, spread, and the median's 95%
+bootstrap interval, `median_interval` of `bin/benchmark_step.py`).
 
 `--keras-layers` adds one more variation: the recipe as it is, its networks built with Keras'
 own `BatchNormalization` and `Dot` where kgan's architectures use `kgan.layers.BatchNormalization`
 (the fused kernel) and `kgan.layers.RowDot`: what those layers buy the recipe's step.
+`--keras-adam` likewise adds the recipe with Keras' own Adam where its `adam` builds
+`kgan.optimizers.Adam` (one fused kernel a variable): what that optimizer buys.
 
 `--processes` times each variation as `kgan train` instead, a fresh process per variation per
 round (evaluation off; steps/s from the run's own time split, its training seconds), for
@@ -28,6 +31,7 @@ python bin/benchmark_recipe.py recipes/mnist.yaml "" \
 python bin/benchmark_recipe.py recipes/grid2d.yaml "" "train.steps_per_execution=1" \
     --processes --steps 5000 --rounds 6
 python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-layers --steps 100 --rounds 12
+python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-adam --steps 100 --rounds 12
 ```
 """
 
@@ -51,11 +55,13 @@ from kgan import config  # noqa: E402
 from kgan import data  # noqa: E402
 from kgan import errors  # noqa: E402
 from kgan import layers  # noqa: E402
+from kgan import optimizers  # noqa: E402
 from kgan import train  # noqa: E402
 import keras  # noqa: E402
 
 _BIN = pathlib.Path(__file__).resolve().parent
 KERAS_LAYERS = "(Keras' layers)"  # the --keras-layers variation's name
+KERAS_ADAM = "(Keras' Adam)"  # the --keras-adam variation's name
 
 
 def _script(name):
@@ -68,6 +74,10 @@ def _script(name):
 
 def _paused_fit():
     return _script("benchmark_step").PausedFit
+
+
+def _median_interval():
+    return _script("benchmark_step").median_interval
 
 
 def main(argv=None):
@@ -83,9 +93,13 @@ def main(argv=None):
                         help="each variation as `kgan train` in a fresh process, each round")
     parser.add_argument("--keras-layers", action="store_true",
                         help="also the recipe with Keras' own BatchNormalization and Dot layers")
+    parser.add_argument("--keras-adam", action="store_true",
+                        help="also the recipe with Keras' own Adam for its `adam` optimizers")
     args = parser.parse_args(argv)
-    if args.keras_layers and args.processes:
-        parser.error("--keras-layers swaps layers within this process; leave out --processes")
+    for flag in ("keras_layers", "keras_adam"):
+        if getattr(args, flag) and args.processes:
+            parser.error(f"--{flag.replace('_', '-')} swaps a class within this process; "
+                         "leave out --processes")
     shown = sys.argv[1:] if argv is None else argv
     print(f"command: python bin/benchmark_recipe.py {shlex.join(shown)}")
     recipes = {}
@@ -95,9 +109,10 @@ def main(argv=None):
                                            + (_one_epoch(args.steps) if args.processes else []))
         except errors.KganError as exc:
             parser.exit(2, f"Error: variation {name!r}: {exc}\n")
-    if args.keras_layers:
-        recipes[KERAS_LAYERS] = config.resolve(args.recipe, [])
-        args.variations.append(KERAS_LAYERS)
+    for flag, name in (("keras_layers", KERAS_LAYERS), ("keras_adam", KERAS_ADAM)):
+        if getattr(args, flag):
+            recipes[name] = config.resolve(args.recipe, [])
+            args.variations.append(name)
     rates = _time_processes(args) if args.processes else _time_paused_fits(args, recipes)
     return _report(args, rates)
 
@@ -138,7 +153,9 @@ def _time_paused_fits(args, recipes):
     runs = {}
     for name, recipe in recipes.items():
         source = data.load(recipe["data"], seed=recipe["seed"])
-        with _keras_layers() if name == KERAS_LAYERS else contextlib.nullcontext():
+        swap = {KERAS_LAYERS: _keras_layers, KERAS_ADAM: _keras_adam}.get(
+            name, contextlib.nullcontext)
+        with swap():
             gan = train.build_gan(recipe, source.sample_shape, source.num_classes)
         dataset, _ = data.pipeline(source, recipe["train"]["batch_size"], gan.d_steps,
                                    recipe["seed"])
@@ -174,18 +191,32 @@ def _keras_layers():
         layers.BatchNormalization, layers.RowDot = fused, row_dot
 
 
+@contextlib.contextmanager
+def _keras_adam():
+    """Within it, a recipe's `adam` builds Keras' own Adam instead of kgan.optimizers.Adam."""
+    fused = optimizers.Adam
+    optimizers.Adam = keras.optimizers.Adam
+    try:
+        yield
+    finally:
+        optimizers.Adam = fused
+
+
 def _report(args, rates):
     results = []
     first = rates[args.variations[0]]
+    median_interval = _median_interval()
     for name, values in rates.items():
         ratios = [a / b for a, b in zip(values, first)]
+        low, high = median_interval(ratios)
         results.append({"variation": name, "steps_per_s": statistics.median(values),
                         "min": min(values), "max": max(values),
                         "paired": statistics.median(ratios), "paired_min": min(ratios),
-                        "paired_max": max(ratios)})
+                        "paired_max": max(ratios), "paired_ci": (low, high)})
         print(f"{name or '(the recipe)'}: {statistics.median(values):.2f} steps/s "
               f"({min(values):.2f}..{max(values):.2f}); paired x first "
-              f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f})")
+              f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f}, "
+              f"95% interval of the median {low:.3f}..{high:.3f})")
     return results
 
 

@@ -196,6 +196,22 @@ def test_flop_counts_say_what_each_step_computes(bench):
     assert flops["tutorial"] < flops["kgan-reuse"] < flops["kgan"]
 
 
+def test_kgan_variants_train_with_kgan_adam_unless_named_keras_adam(bench):
+    args = bench.parse_args(["--variants", "tutorial,alternating-reuse,kgan-reuse,"
+                             "kgan-reuse-k2-keras-adam", "--batch-size", "4",
+                             "--image-size", "8", "--latent-dim", "8", "--num-examples", "16"])
+    variants = bench._make_variants(args, bench._source(args), {}, jit=False)
+    kgan_runs = [variant.run for variant in variants[2:]]
+    assert [type(run.gan.g_optimizer) for run in kgan_runs] == [
+        kgan.optimizers.Adam, keras.optimizers.Adam]
+    assert [type(run.gan.d_optimizer) for run in kgan_runs] == [
+        kgan.optimizers.Adam, keras.optimizers.Adam]
+    # The hand-written twin is the same loop whatever kgan's optimizer.
+    assert [bench._twin(name) for name in args.variants[2:]] == [
+        "alternating-reuse", "alternating-reuse-k2"]
+    assert "Keras' Adam" in bench._description("kgan-reuse-keras-adam", "pipeline")
+
+
 def test_bad_variant_names_are_refused(bench, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(["--variants", "kgan,simultanous"])
@@ -260,6 +276,23 @@ def test_benchmark_recipe_times_the_recipe_with_keras_own_layers_beside_it(tmp_p
         assert {keras.layers.BatchNormalization, keras.layers.Dot} <= kinds()
     assert {kgan_layers.BatchNormalization, kgan_layers.RowDot} <= kinds()
     assert keras.layers.BatchNormalization not in kinds()
+
+
+def test_benchmark_recipe_times_the_recipe_with_keras_own_adam_beside_it(tmp_path):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+    results = module.main([str(recipe), "", "--keras-adam", "--steps", "4", "--rounds", "2",
+                           "--warmup-steps", "2"])
+    assert [r["variation"] for r in results] == ["", module.KERAS_ADAM]
+    assert results[1]["paired"] > 0
+    low, high = results[1]["paired_ci"]
+    assert low <= results[1]["paired"] <= high
+
+    def built():
+        return type(kgan.optimizers.make_optimizer({"name": "adam"}, "train.g_optimizer"))
+
+    with module._keras_adam():
+        assert built() is keras.optimizers.Adam
+    assert built() is kgan.optimizers.Adam
 
 
 def test_benchmark_recipe_keras_layers_need_one_process(tmp_path, capsys):
