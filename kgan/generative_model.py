@@ -21,6 +21,7 @@ from kgan import health
 from kgan import inference
 from kgan import losses as losses_lib
 from kgan import noise
+from kgan import optimizers
 from kgan import repeatable
 from kgan import validation
 
@@ -300,9 +301,9 @@ def check_network(network, role):
 
 
 def optimizer(spec, role):
-    """A Keras optimizer from an instance, a name or a config dict."""
+    """A Keras optimizer from an instance, a name or a config dict ("adam": kgan's fused Adam)."""
     try:
-        return keras.optimizers.get(spec)
+        return optimizers.get(spec)
     except (ValueError, TypeError) as exc:
         raise errors.KganError(
             f"{role}={spec!r} is not an optimizer ({exc}). Give a keras optimizer "

@@ -99,3 +99,16 @@ def test_recipes_adam_is_the_fused_adam_and_other_names_are_keras_own():
 def test_recipes_adam_with_a_bad_argument_names_the_key():
     with pytest.raises(kgan.KganError, match=r"`train.g_optimizer`.*beta_one"):
         optimizers.make_optimizer({"name": "adam", "beta_one": 0.5}, "train.g_optimizer")
+
+
+def test_gan_compile_builds_kgan_adam_from_its_name_and_keras_optimizers_from_theirs():
+    generator = kgan.generator("mlp", latent_dim=2, output_shape=(3,), hidden_units=[4])
+    discriminator = kgan.discriminator("mlp", input_shape=(3,), hidden_units=[4])
+    gan = kgan.GAN(generator, discriminator, latent_dim=2)
+    gan.compile(d_optimizer="adam", g_optimizer={"class_name": "Adam",
+                                                 "config": {"learning_rate": 0.01}})
+    assert type(gan.d_optimizer) is type(gan.g_optimizer) is kgan.optimizers.Adam
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.01)
+    gan.compile(d_optimizer="rmsprop", g_optimizer=keras.optimizers.Adam())
+    assert type(gan.d_optimizer) is keras.optimizers.RMSprop
+    assert type(gan.g_optimizer) is keras.optimizers.Adam  # an instance is used as given
