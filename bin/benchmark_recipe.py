@@ -31,7 +31,7 @@ python bin/benchmark_recipe.py recipes/mnist.yaml "" \
 python bin/benchmark_recipe.py recipes/grid2d.yaml "" "train.steps_per_execution=1" \
     --processes --steps 5000 --rounds 6
 python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-layers --steps 100 --rounds 12
-python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-adam --steps 100 --rounds 12
+python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-adam --steps 50 --rounds 30
 ```
 """
 
@@ -96,7 +96,7 @@ def main(argv=None):
     parser.add_argument("--keras-adam", action="store_true",
                         help="also the recipe with Keras' own Adam for its `adam` optimizers")
     args = parser.parse_args(argv)
-    for flag in ("keras_layers", "keras_adam"):
+    for flag in _SWAPS:
         if getattr(args, flag) and args.processes:
             parser.error(f"--{flag.replace('_', '-')} swaps a class within this process; "
                          "leave out --processes")
@@ -109,7 +109,7 @@ def main(argv=None):
                                            + (_one_epoch(args.steps) if args.processes else []))
         except errors.KganError as exc:
             parser.exit(2, f"Error: variation {name!r}: {exc}\n")
-    for flag, name in (("keras_layers", KERAS_LAYERS), ("keras_adam", KERAS_ADAM)):
+    for flag, (name, _) in _SWAPS.items():
         if getattr(args, flag):
             recipes[name] = config.resolve(args.recipe, [])
             args.variations.append(name)
@@ -153,9 +153,7 @@ def _time_paused_fits(args, recipes):
     runs = {}
     for name, recipe in recipes.items():
         source = data.load(recipe["data"], seed=recipe["seed"])
-        swap = {KERAS_LAYERS: _keras_layers, KERAS_ADAM: _keras_adam}.get(
-            name, contextlib.nullcontext)
-        with swap():
+        with dict(_SWAPS.values()).get(name, contextlib.nullcontext)():
             gan = train.build_gan(recipe, source.sample_shape, source.num_classes)
         dataset, _ = data.pipeline(source, recipe["train"]["batch_size"], gan.d_steps,
                                    recipe["seed"])
@@ -200,6 +198,10 @@ def _keras_adam():
         yield
     finally:
         optimizers.Adam = fused
+
+
+# The variations that swap one of kgan's classes for Keras' own: {flag: (name, swap)}.
+_SWAPS = {"keras_layers": (KERAS_LAYERS, _keras_layers), "keras_adam": (KERAS_ADAM, _keras_adam)}
 
 
 def _report(args, rates):

@@ -46,8 +46,8 @@ class Adam(keras.optimizers.Adam):
                 or variable.dtype not in _FUSED_DTYPES:
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
-        m = self._momentums[self._get_variable_index(variable)]
-        v = self._velocities[self._get_variable_index(variable)]
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
         local_step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)
         beta_2 = tf.cast(self.beta_2, dtype)
@@ -60,17 +60,13 @@ class Adam(keras.optimizers.Adam):
         )
 
 
-def _fused():
-    """Keras' optimizers that kgan runs faster, the same arithmetic: {lower-case name: class}."""
-    return {"adam": Adam}
-
-
 def get(identifier):
     """`keras.optimizers.get`, but the name "adam" (or `{"class_name": "adam", ...}`) builds
-    `kgan.optimizers.Adam`: what `GAN.compile(d_optimizer="adam", ...)` takes."""
+    `kgan.optimizers.Adam`: what recipes and `GAN.compile(d_optimizer="adam", ...)` take."""
     name = identifier if isinstance(identifier, str) else (
         identifier.get("class_name") if isinstance(identifier, dict) else None)
-    fused = _fused().get(name.lower()) if isinstance(name, str) else None
+    # Keras' optimizers that kgan runs faster, the same arithmetic (looked up at each call).
+    fused = {"adam": Adam}.get(name.lower()) if isinstance(name, str) else None
     if fused is None:
         return keras.optimizers.get(identifier)
     return fused(**(identifier.get("config", {}) if isinstance(identifier, dict) else {}))
@@ -123,7 +119,6 @@ def make_optimizer(section, key_path):
     name = params.pop("name")
     known = _subclass_names(keras.optimizers, keras.optimizers.Optimizer,
                             ("Optimizer", "LossScaleOptimizer", "MultiOptimizer"))
-    fused = _fused()
     if name.lower() not in known:
         raise errors.KganError(
             f'Recipe key `{key_path}.name`: unknown optimizer "{name}".'
@@ -134,9 +129,7 @@ def make_optimizer(section, key_path):
         params["learning_rate"] = _schedule(params["learning_rate"],
                                             f"{key_path}.learning_rate")
     try:
-        if name.lower() in fused:
-            return fused[name.lower()](**params)
-        return keras.optimizers.deserialize({"class_name": known[name.lower()], "config": params})
+        return get({"class_name": known[name.lower()], "config": params})
     except (TypeError, ValueError) as exc:
         raise errors.KganError(
             f"Recipe key `{key_path}`: Keras' {known[name.lower()]} optimizer rejected "
