@@ -47,7 +47,7 @@ CACHE_ENV = "KGAN_CACHE_DIR"
 FEATURE_LAYER = "features"
 PACKAGED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evaluators")
 """The evaluators that ship with kgan (package data)."""
-_REFERENCE_VERSION = 3  # 3: with the neighbour radii
+_REFERENCE_VERSION = 4  # 3: with the neighbour radii; 4: radii as exact sums of squares
 
 
 def cache_dir():

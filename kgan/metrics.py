@@ -165,15 +165,30 @@ def precision_recall(real_features, fake_features, k=3, batch_size=1000, real_ra
         raise errors.KganError(
             f"real_radii must hold one radius per real sample, shape ({len(real_features)},), "
             f"got shape {np.shape(real_radii)}.")
+    real_radii = np.asarray(real_radii, np.float64)
     fake_radii = kth_neighbour_radii(fake_features, k, batch_size)
     # One fake-by-real distance matrix, a block of rows at a time, answers both:
     # its rows for precision, its columns for recall (half the work of two).
+    approximate = _Float32Distances(fake_features, real_features)
+    real_low, real_high = approximate.radius_bounds(real_radii)
+    fake_low, fake_high = approximate.radius_bounds(fake_radii)
     realistic = 0
     covered = np.zeros(len(real_features), bool)
     for start in range(0, len(fake_features), batch_size):
-        squared = _squared_distances(fake_features[start : start + batch_size], real_features)
-        realistic += int(np.sum(np.any(squared <= real_radii[None, :], axis=1)))
-        covered |= np.any(squared <= fake_radii[start : start + batch_size, None], axis=0)
+        rows = slice(start, start + batch_size)
+        in_real, maybe_real, in_fake, maybe_fake = _ball_candidates(
+            *approximate.block(rows), real_low, real_high, fake_low[rows], fake_high[rows],
+            tf.constant(covered))
+        # The few pairs too close to a ball's edge for float32 to tell: exactly.
+        in_real = in_real.numpy()
+        fake, real = maybe_real.numpy().T
+        inside = _exact_squared_distances(fake_features, real_features, start + fake, real)
+        in_real[fake[inside <= real_radii[real]]] = True
+        realistic += int(in_real.sum())
+        covered |= in_fake.numpy()
+        fake, real = maybe_fake.numpy().T
+        inside = _exact_squared_distances(fake_features, real_features, start + fake, real)
+        covered[real[inside <= fake_radii[start + fake]]] = True
     return {"precision": realistic / len(fake_features),
             "recall": int(covered.sum()) / len(real_features)}
 
@@ -398,20 +413,147 @@ def kth_neighbour_radii(features, k=3, batch_size=1000):
     """`[n]`: the squared distance from each row of `features` to its k-th nearest other row.
 
     The radii of precision/recall's k-NN balls. A real set measured again and
-    again (a test split) keeps them: `kgan.evaluator.Reference.radii`.
+    again (a test split) keeps them: `kgan.evaluator.Reference.radii`. Each
+    radius is an exact float64 distance, `sum((a - b) ** 2)`, found among the
+    few candidates that float32 distances leave (`_Float32Distances`).
     """
     features = np.asarray(features, np.float64)
     k = _check_int("k", k, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
+    if len(features) <= k:
+        raise errors.KganError(
+            f"the {k}-th nearest neighbours of {len(features)} rows do not exist: give more "
+            f"than {k} rows.")
+    approximate = _Float32Distances(features, features)
     radii = np.empty(len(features))
     for start in range(0, len(features), batch_size):
-        squared = _squared_distances(features[start : start + batch_size], features)
-        # The (k+1)-th smallest of each row: the smallest is the row itself, at
-        # distance 0. TensorFlow's top_k selects it exactly, three times as fast
-        # as np.partition (which was two thirds of a 10,000-sample evaluation).
-        smallest = tf.math.top_k(tf.negative(squared), k + 1, sorted=True).values
-        radii[start : start + batch_size] = -smallest[:, k].numpy()
+        rows = slice(start, start + batch_size)
+        # The (k+1)-th smallest of each row: the smallest is the row itself, at 0.
+        row, column = _radius_candidates(*approximate.block(rows), tf.constant(k + 1)).numpy().T
+        exact = _exact_squared_distances(features, features, start + row, column)
+        order = np.lexsort((exact, row))
+        first = np.searchsorted(row[order], np.arange(len(features[rows])))
+        radii[rows] = exact[order][first + k]
     return radii
+
+
+# float32's unit roundoff.
+_FLOAT32_ROUNDOFF = 2.0 ** -24
+
+
+class _Float32Distances:
+    """float32 bounds on the squared distances of two sets' rows, from two matrix products.
+
+    float32 matrix products are several times faster than float64 ones, and
+    precision/recall need only compare each distance with a radius: where a
+    distance is farther from the radius than its error bound, float32 decides
+    as exactly as float64 would; the rest (a few in a million) are computed
+    exactly. The rows are centred on `b`'s mean and scaled by a power of two
+    (exact, and so that nothing overflows) before rounding to float32; the
+    distances and radii on this scale are `scale` times the true ones.
+
+    A row `a` becomes `[a, |a|^2 (1 + e), 1]` and a row `b` becomes
+    `[-2 b, 1, |b|^2 (1 + e)]`, so that one product gives the upper bound
+    `|a - b|^2 + e (|a|^2 + |b|^2)` and another, with `-e`, the lower one. The
+    error of the float32 rows and products is at most about `(2d + 8) u (|a|^2
+    + |b|^2)` for d features, u being float32's unit roundoff (Higham,
+    "Accuracy and Stability of Numerical Algorithms", section 3.1); kgan takes
+    `e = 2 (3d + 12) u`, which also covers the rounding of the bounds' own
+    arithmetic.
+    """
+
+    def __init__(self, a, b):
+        centre = b.mean(axis=0)
+        a, b = a - centre, b - centre
+        largest = max(np.abs(a).max(), np.abs(b).max())
+        step = np.ldexp(1.0, -int(np.frexp(largest)[1]) if largest > 0 else 0)  # |x| step < 1
+        self.scale = step * step
+        a, b = a * step, b * step
+        a_norms, b_norms = (a * a).sum(axis=1), (b * b).sum(axis=1)
+        error = 2.0 * (3 * a.shape[1] + 12) * _FLOAT32_ROUNDOFF
+        ones_a, ones_b = np.ones((len(a), 1)), np.ones((len(b), 1))
+
+        def rows(*columns):
+            return tf.constant(np.concatenate(columns, axis=1).astype(np.float32))
+
+        self.a_upper = rows(a, a_norms[:, None] * (1 + error), ones_a)
+        self.a_lower = rows(a, a_norms[:, None] * (1 - error), ones_a)
+        self.b_upper = rows(-2.0 * b, ones_b, b_norms[:, None] * (1 + error))
+        self.b_lower = rows(-2.0 * b, ones_b, b_norms[:, None] * (1 - error))
+
+    def block(self, rows):
+        """The arguments that `_ball_candidates` and `_radius_candidates` start with."""
+        return self.a_lower[rows], self.a_upper[rows], self.b_lower, self.b_upper
+
+    def radius_bounds(self, radii):
+        """float32 `(low, high)` on this scale with `low <= radius * scale <= high`."""
+        scaled = np.asarray(radii, np.float64) * self.scale
+        rounded = scaled.astype(np.float32)
+        low = np.where(rounded > scaled, np.nextafter(rounded, np.float32(-np.inf)), rounded)
+        high = np.where(rounded < scaled, np.nextafter(rounded, np.float32(np.inf)), rounded)
+        return tf.constant(np.maximum(low, 0).astype(np.float32)), tf.constant(high)
+
+
+def _bounded_distances(a_lower, a_upper, b_lower, b_upper):
+    """`(lower, upper)`: float32 bounds on the squared distances of `a`'s and `b`'s rows."""
+    return (tf.matmul(a_lower, b_lower, transpose_b=True) - 1e-30,  # float32's underflow
+            tf.matmul(a_upper, b_upper, transpose_b=True) + 1e-30)
+
+
+_MATRIX = tf.TensorSpec([None, None], tf.float32)
+_VECTOR = tf.TensorSpec([None], tf.float32)
+
+
+@tf.function(input_signature=[_MATRIX] * 4 + [tf.TensorSpec([], tf.int32)])
+def _radius_candidates(a_lower, a_upper, b_lower, b_upper, rank):
+    """`[pairs, 2]` (row, column) sorted by row: all that can be among a row's `rank` nearest.
+
+    Any `rank` upper bounds of a row cap its `rank`-th smallest distance, so
+    every distance whose lower bound is at most the cap is a candidate (at
+    least `rank` a row). The cap used: the `rank`-th smallest of the minima of
+    groups of up to 64 columns, nearly as tight as the `rank`-th smallest
+    upper bound itself and several times cheaper to find.
+    """
+    lower, upper = _bounded_distances(a_lower, a_upper, b_lower, b_upper)
+    columns = tf.shape(upper)[1]
+    group = tf.maximum(1, tf.minimum(64, columns // rank))
+    padded = tf.pad(upper, [[0, 0], [0, (-columns) % group]], constant_values=np.inf)
+    minima = tf.reduce_min(tf.reshape(padded, [tf.shape(upper)[0], -1, group]), axis=2)
+    cap = -tf.math.top_k(-minima, rank, sorted=True).values[:, -1]
+    return tf.where(lower <= cap[:, None])
+
+
+@tf.function(input_signature=[_MATRIX] * 4 + [_VECTOR] * 4 + [tf.TensorSpec([None], tf.bool)])
+def _ball_candidates(a_lower, a_upper, b_lower, b_upper, b_low, b_high, a_low, a_high, covered):
+    """Which fake rows `a` lie in a real ball, which real rows `b` in a fake ball.
+
+    Returns `(in_real [rows], maybe_real [pairs, 2], in_fake [columns],
+    maybe_fake [pairs, 2])`: the rows and columns certainly inside a ball, and
+    the (row, column) pairs of the undecided ones, which only an exact distance
+    decides. Real rows already `covered` are decided.
+    """
+    lower, upper = _bounded_distances(a_lower, a_upper, b_lower, b_upper)
+    in_real = tf.reduce_any(upper <= b_low[None, :], axis=1)
+    possible = lower <= b_high[None, :]
+    rows = tf.where(~in_real & tf.reduce_any(possible, axis=1))[:, 0]
+    pairs = tf.where(tf.gather(possible, rows))
+    maybe_real = tf.stack([tf.gather(rows, pairs[:, 0]), pairs[:, 1]], axis=1)
+    in_fake = tf.reduce_any(upper <= a_low[:, None], axis=0)
+    possible = lower <= a_high[:, None]
+    columns = tf.where(~in_fake & ~covered & tf.reduce_any(possible, axis=0))[:, 0]
+    pairs = tf.where(tf.gather(possible, columns, axis=1))
+    maybe_fake = tf.stack([pairs[:, 0], tf.gather(columns, pairs[:, 1])], axis=1)
+    return in_real, maybe_real, in_fake, maybe_fake
+
+
+def _exact_squared_distances(a, b, rows, columns, chunk=1 << 14):
+    """`sum((a[rows] - b[columns]) ** 2, axis=1)` in float64, a chunk of pairs at a time."""
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), chunk):
+        pairs = slice(start, start + chunk)
+        difference = a[rows[pairs]] - b[columns[pairs]]
+        out[pairs] = np.einsum("ij,ij->i", difference, difference)
+    return out
 
 
 def _distribution(frequencies, num_classes):

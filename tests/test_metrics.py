@@ -182,6 +182,64 @@ def test_precision_recall_do_not_depend_on_the_batch_size():
     assert small == metrics.precision_recall(real, fake, batch_size=1000)
 
 
+def _exact_squared(a, b):
+    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
+
+
+def test_radii_are_the_exact_kth_neighbour_distances_far_from_the_origin():
+    # float32 |a|^2 + |b|^2 - 2 a.b at |a|^2 ~ 1e12 is off by about 1e5, far more than
+    # these distances (about 1e-2): the float32 pass must centre, bound and check.
+    rng = np.random.default_rng(7)
+    features = 1e6 + 0.1 * rng.standard_normal((300, 6))
+    expected = np.sort(_exact_squared(features, features), axis=1)[:, 3]
+    np.testing.assert_allclose(metrics.kth_neighbour_radii(features, k=3, batch_size=64),
+                               expected, rtol=1e-9)
+
+
+def test_radii_of_repeated_rows_are_exactly_zero():
+    rows = np.repeat(np.random.default_rng(8).standard_normal((10, 4)), 5, axis=0)
+    assert np.all(metrics.kth_neighbour_radii(rows, k=3) == 0.0)  # 4 copies of each row
+    assert np.all(metrics.kth_neighbour_radii(rows, k=5) > 0.0)
+
+
+def test_a_fake_exactly_on_a_balls_edge_counts_as_inside():
+    # Radii set to exact distances of chosen pairs: each pair's distance equals its
+    # radius to the last bit, so float32 alone cannot tell inside (<=) from outside.
+    # Integer features: every float64 distance is exact, whatever the summation order.
+    rng = np.random.default_rng(9)
+    real = rng.integers(-20, 21, (200, 16)).astype(np.float64)
+    fake = rng.integers(-20, 21, (150, 16)).astype(np.float64) + 3.0
+    distances = _exact_squared(fake, real)
+    # Forty real balls reaching exactly their nearest fake; the others reach none.
+    targets = rng.permutation(200)[:40]
+    real_radii = np.full(200, 0.5)
+    real_radii[targets] = distances[:, targets].min(axis=0)
+    expected = np.mean(np.any(distances <= real_radii[None, :], axis=1))
+    assert 10 / 150 <= expected <= 40 / 150  # the nearest fakes of 40 balls, some shared
+    got = metrics.precision_recall(real, fake, real_radii=real_radii)
+    assert got["precision"] == expected
+    # The next float64 below each radius leaves every fake just outside.
+    below = np.nextafter(real_radii, 0.0)
+    assert metrics.precision_recall(real, fake, real_radii=below)["precision"] == 0.0
+
+
+def test_precision_recall_decide_ties_exactly_as_their_definition():
+    # Small integer features: many distances tie with radii (to the last bit, as
+    # every float64 sum here is exact), on both sides, precision's and recall's.
+    rng = np.random.default_rng(10)
+    real = rng.integers(0, 4, (300, 6)).astype(np.float64)
+    fake = rng.integers(0, 4, (250, 6)).astype(np.float64) + (rng.random((250, 6)) < 0.3)
+    distances = _exact_squared(fake, real)
+    real_radii = np.sort(_exact_squared(real, real), axis=1)[:, 3]
+    fake_radii = np.sort(_exact_squared(fake, fake), axis=1)[:, 3]
+    ties = np.sum(distances == real_radii[None, :]) + np.sum(distances == fake_radii[:, None])
+    assert ties > 1000
+    np.testing.assert_array_equal(metrics.kth_neighbour_radii(real, k=3), real_radii)
+    got = metrics.precision_recall(real, fake, k=3, batch_size=100)
+    assert got == {"precision": np.mean(np.any(distances <= real_radii[None, :], axis=1)),
+                   "recall": np.mean(np.any(distances <= fake_radii[:, None], axis=0))}
+
+
 def test_known_real_radii_give_the_figures_computed_without_them():
     rng = np.random.default_rng(5)
     real = rng.standard_normal((200, 3))
