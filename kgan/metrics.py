@@ -417,13 +417,13 @@ def kth_neighbour_radii(features, k=3, batch_size=1000):
     radius is an exact float64 distance, `sum((a - b) ** 2)`, found among the
     few candidates that float32 distances leave (`_Float32Distances`).
     """
-    features = np.asarray(features, np.float64)
+    features = _check_features(features, "features")
     k = _check_int("k", k, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
     if len(features) <= k:
         raise errors.KganError(
-            f"the {k}-th nearest neighbours of {len(features)} rows do not exist: give more "
-            f"than {k} rows.")
+            f"k-NN radii with k={k} need more than {k} rows (each row's k-th nearest other "
+            f"row), got {len(features)}.")
     approximate = _Float32Distances(features, features)
     radii = np.empty(len(features))
     for start in range(0, len(features), batch_size):

@@ -202,6 +202,13 @@ def test_radii_of_repeated_rows_are_exactly_zero():
     assert np.all(metrics.kth_neighbour_radii(rows, k=5) > 0.0)
 
 
+def test_radii_refuse_too_few_rows_and_non_finite_features():
+    with pytest.raises(errors.KganError, match=r"k=3 need more than 3 rows .* got 3"):
+        metrics.kth_neighbour_radii(np.zeros((3, 2)), k=3)
+    with pytest.raises(errors.KganError, match="NaN or infinite"):
+        metrics.kth_neighbour_radii(np.array([[0.0], [1.0], [np.inf], [2.0], [3.0]]), k=1)
+
+
 def test_a_fake_exactly_on_a_balls_edge_counts_as_inside():
     # Radii set to exact distances of chosen pairs: each pair's distance equals its
     # radius to the last bit, so float32 alone cannot tell inside (<=) from outside.
