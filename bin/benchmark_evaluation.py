@@ -71,7 +71,7 @@ def float64_precision_recall(real, fake, real_radii, k=evaluator_lib.REFERENCE_K
     fake_radii = float64_radii(fake, k, batch_size)
     realistic, covered = 0, np.zeros(len(real), bool)
     for start in range(0, len(fake), batch_size):
-        squared = _squared(fake[start:start + batch_size], real)
+        squared = metrics._squared_distances(fake[start:start + batch_size], real)
         realistic += int(np.sum(np.any(squared <= real_radii[None, :], axis=1)))
         covered |= np.any(squared <= fake_radii[start:start + batch_size, None], axis=0)
     return {"precision": realistic / len(fake), "recall": int(covered.sum()) / len(real)}
@@ -80,16 +80,10 @@ def float64_precision_recall(real, fake, real_radii, k=evaluator_lib.REFERENCE_K
 def float64_radii(features, k, batch_size=1000):
     radii = np.empty(len(features))
     for start in range(0, len(features), batch_size):
-        squared = _squared(features[start:start + batch_size], features)
+        squared = metrics._squared_distances(features[start:start + batch_size], features)
         smallest = tf.math.top_k(tf.negative(squared), k + 1, sorted=True).values
         radii[start:start + batch_size] = -smallest[:, k].numpy()
     return radii
-
-
-def _squared(a, b):
-    squared = np.add((a**2).sum(axis=1)[:, None], (b**2).sum(axis=1)[None, :])
-    squared -= 2.0 * (a @ b.T)
-    return np.maximum(squared, 0.0, out=squared)
 
 
 def fake_features(args, reference, evaluator, num_samples):

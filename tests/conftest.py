@@ -6,7 +6,9 @@ TensorFlow fixes its devices when it first runs an op; the
 Single-device code still runs on the first CPU as usual.
 """
 
+import importlib.util
 import os
+import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -26,6 +28,22 @@ except RuntimeError:  # TensorFlow was initialised before pytest loaded this fil
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
+
+
+BIN = pathlib.Path(__file__).resolve().parents[1] / "bin"
+
+
+@pytest.fixture(scope="session")
+def bin_script():
+    """Loads a script of `bin/` as a module: `bin_script("benchmark_step").main([...])`."""
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name, BIN / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

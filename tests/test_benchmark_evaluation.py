@@ -1,22 +1,13 @@
 """bin/benchmark_evaluation.py times like against like: its float64 baseline is the definition."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
 from kgan import metrics
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "bin" / "benchmark_evaluation.py"
-
-
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("benchmark_evaluation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(bin_script):
+    return bin_script("benchmark_evaluation")
 
 
 def test_the_float64_baseline_is_precision_recall_written_out(bench):

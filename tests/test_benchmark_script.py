@@ -1,8 +1,6 @@
 """bin/benchmark_step.py compares like with like: its loops make the updates they claim."""
 
-import importlib.util
 import json
-import pathlib
 import statistics
 
 import keras
@@ -13,15 +11,10 @@ import tensorflow as tf
 import kgan
 from kgan import layers as kgan_layers
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "bin" / "benchmark_step.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("benchmark_step", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(bin_script):
+    return bin_script("benchmark_step")
 
 
 def _networks():
@@ -220,7 +213,7 @@ def test_bad_variant_names_are_refused(bench, capsys):
         bench.parse_args(["--variants", "kgan-spe3", "--steps", "4"])
 
 
-def _tiny_recipe_and_benchmark(tmp_path):
+def _tiny_recipe_and_benchmark(tmp_path, bin_script):
     """A tiny ring2d recipe's path, and bin/benchmark_recipe.py as a module."""
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(
@@ -228,15 +221,11 @@ def _tiny_recipe_and_benchmark(tmp_path):
         "model: {latent_dim: 2, generator: {name: mlp, hidden_units: [8], "
         "output_activation: linear}, discriminator: {name: mlp, hidden_units: [8]}}\n"
         "train: {batch_size: 16}\nsamples: {num: 16}\n")
-    spec = importlib.util.spec_from_file_location(
-        "benchmark_recipe", SCRIPT.parent / "benchmark_recipe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return recipe, module
+    return recipe, bin_script("benchmark_recipe")
 
 
-def test_benchmark_recipe_times_each_variation_of_a_recipe(tmp_path, capsys):
-    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+def test_benchmark_recipe_times_each_variation_of_a_recipe(tmp_path, bin_script, capsys):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path, bin_script)
     results = module.main([str(recipe), "", "train.steps_per_execution=2", "--steps", "4",
                            "--rounds", "2", "--warmup-steps", "2"])
     assert [r["variation"] for r in results] == ["", "train.steps_per_execution=2"]
@@ -245,9 +234,10 @@ def test_benchmark_recipe_times_each_variation_of_a_recipe(tmp_path, capsys):
     assert "round 2/2" in capsys.readouterr().out
 
 
-def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path, capsys):
+def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path, bin_script,
+                                                                       capsys):
     # --processes: a fresh `kgan train` per variation per round, for what is set per process.
-    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path, bin_script)
     results = module.main([str(recipe), "", "train.steps_per_execution=2", "--steps", "8",
                            "--rounds", "2", "--processes"])
     assert [r["variation"] for r in results] == ["", "train.steps_per_execution=2"]
@@ -256,8 +246,8 @@ def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path
     assert "round 2/2" in capsys.readouterr().out
 
 
-def test_benchmark_recipe_times_the_recipe_with_keras_own_layers_beside_it(tmp_path):
-    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+def test_benchmark_recipe_times_the_recipe_with_keras_own_layers_beside_it(tmp_path, bin_script):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path, bin_script)
     recipe.write_text(recipe.read_text().replace(
         "generator: {name: mlp, hidden_units: [8],", "generator: {name: mlp, hidden_units: [8], "
         "batch_norm: true,"))
@@ -278,8 +268,8 @@ def test_benchmark_recipe_times_the_recipe_with_keras_own_layers_beside_it(tmp_p
     assert keras.layers.BatchNormalization not in kinds()
 
 
-def test_benchmark_recipe_times_the_recipe_with_keras_own_adam_beside_it(tmp_path):
-    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+def test_benchmark_recipe_times_the_recipe_with_keras_own_adam_beside_it(tmp_path, bin_script):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path, bin_script)
     results = module.main([str(recipe), "", "--keras-adam", "--steps", "4", "--rounds", "2",
                            "--warmup-steps", "2"])
     assert [r["variation"] for r in results] == ["", module.KERAS_ADAM]
@@ -295,8 +285,8 @@ def test_benchmark_recipe_times_the_recipe_with_keras_own_adam_beside_it(tmp_pat
     assert built() is kgan.optimizers.Adam
 
 
-def test_benchmark_recipe_keras_layers_need_one_process(tmp_path, capsys):
-    recipe, module = _tiny_recipe_and_benchmark(tmp_path)
+def test_benchmark_recipe_keras_layers_need_one_process(tmp_path, bin_script, capsys):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path, bin_script)
     with pytest.raises(SystemExit):
         module.main([str(recipe), "", "--keras-layers", "--processes"])
     assert "leave out --processes" in capsys.readouterr().err

@@ -8,7 +8,6 @@ classify real data. An unconditional generator would put a third of each
 label's samples on each mean.
 """
 
-import importlib.util
 import os
 import pathlib
 
@@ -305,14 +304,6 @@ def test_sample_label_from_an_exported_run(mnist_run, tmp_path):
 # ---------------------------------------------------- bin/conditional_accuracy
 
 
-def _accuracy_script():
-    spec = importlib.util.spec_from_file_location(
-        "conditional_accuracy", ROOT / "bin" / "conditional_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class _NearestMean:
     """A stand-in evaluator for the toy: the class of the nearest mean, or a shifted one."""
 
@@ -326,8 +317,9 @@ class _NearestMean:
         return (nearest + self.shift) % 3
 
 
-def test_conditional_accuracy_counts_samples_classified_as_their_label(trained_toy):
-    script = _accuracy_script()
+def test_conditional_accuracy_counts_samples_classified_as_their_label(trained_toy,
+                                                                         bin_script):
+    script = bin_script("conditional_accuracy")
     _, gan = trained_toy
     right = script.conditional_accuracy(gan, _NearestMean(), num_per_class=50)
     wrong = script.conditional_accuracy(gan, _NearestMean(shift=1), num_per_class=50)
@@ -337,18 +329,19 @@ def test_conditional_accuracy_counts_samples_classified_as_their_label(trained_t
 
 
 def test_conditional_accuracy_script_reports_per_class(mnist_run, tmp_path, capsys,
-                                                       monkeypatch):
+                                                       monkeypatch, bin_script):
     path = str(tmp_path / "tiny.keras")
     evaluator_lib.Evaluator(evaluator_lib.build_classifier((28, 28, 1), 10, 8)).save(path)
     monkeypatch.setattr("sys.argv", ["conditional_accuracy.py", str(mnist_run),
                                      "--num-per-class", "5", "--evaluator", path])
-    _accuracy_script().main()
+    bin_script("conditional_accuracy").main()
     output = capsys.readouterr().out
     assert sum(line.startswith("  class ") for line in output.splitlines()) == 10
     assert "overall:" in output and "classified as the requested class" in output
 
 
-def test_conditional_accuracy_of_an_unconditional_gan_is_a_clear_error(unconditional_run):
+def test_conditional_accuracy_of_an_unconditional_gan_is_a_clear_error(unconditional_run,
+                                                                        bin_script):
     gan = runs.load_run(unconditional_run).gan
     with pytest.raises(errors.KganError, match="not conditional"):
-        _accuracy_script().conditional_accuracy(gan, _NearestMean())
+        bin_script("conditional_accuracy").conditional_accuracy(gan, _NearestMean())

@@ -1,7 +1,6 @@
 """The `mmd` loss (generative moment-matching networks) and a GAN without a discriminator."""
 
 import csv
-import importlib.util
 import math
 import pathlib
 
@@ -244,7 +243,8 @@ eval: {every_epochs: 2, num_samples: 100}
 """
 
 
-def test_a_run_without_a_discriminator_logs_plots_and_evaluates_what_exists(tmp_path):
+def test_a_run_without_a_discriminator_logs_plots_and_evaluates_what_exists(tmp_path,
+                                                                            bin_script):
     recipe, run_dir = tmp_path / "gmmn_toy.yaml", tmp_path / "run"
     recipe.write_text(TOY_RECIPE)
     result = CliRunner().invoke(cli.main, [
@@ -263,10 +263,7 @@ def test_a_run_without_a_discriminator_logs_plots_and_evaluates_what_exists(tmp_
                                      num_samples=100)
     assert np.all(np.isnan(curves["d"])) and np.all(np.isfinite(curves["d_star"]))
     # bin/compare_direct_adversarial.py measures it as it measures a GAN.
-    spec = importlib.util.spec_from_file_location(
-        "compare_direct_adversarial", RECIPES.parent / "bin" / "compare_direct_adversarial.py")
-    compare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(compare)
+    compare = bin_script("compare_direct_adversarial")
     [row] = compare.compare([str(run_dir)], num_samples=100)
     assert (row["loss"], row["d_params"], row["steps"]) == ("mmd", None, 4)
     assert row["fid"] >= 0.0 and row["modes_covered"] in (0, 1)

@@ -1,7 +1,5 @@
 """The same seed gives the same weights: from Python with `kgan.set_seed`, and from a recipe."""
 
-import importlib.util
-import pathlib
 import platform
 import sys
 
@@ -61,12 +59,9 @@ def test_a_recipe_seed_makes_a_run_repeat_exactly(tmp_path):
 
 
 def test_repeat_runs_script_trains_in_processes_side_by_side_and_compares_weights(
-        tmp_path, capsys):
+        tmp_path, capsys, bin_script):
     # bin/repeat_runs.py is how docs/python.md measured reproducibility on a busy CPU.
-    spec = importlib.util.spec_from_file_location(
-        "repeat_runs", pathlib.Path(__file__).resolve().parents[1] / "bin" / "repeat_runs.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = bin_script("repeat_runs")
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(yaml.safe_dump(TINY))
     assert script.main([str(recipe), "--runs", "2", "--at-once", "2", "--busy", "1"]) == 0

@@ -1,7 +1,6 @@
 """bin/train_budget.py: a FID curve against training time, for kgan and the tutorial's loop."""
 
 import csv
-import importlib.util
 import os
 import pathlib
 
@@ -14,11 +13,8 @@ PREPARED_TFDS = ROOT.parent / "shared" / "tensorflow_datasets"
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("train_budget", ROOT / "bin" / "train_budget.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(bin_script):
+    return bin_script("train_budget")
 
 
 @pytest.fixture(scope="module")
