@@ -43,7 +43,11 @@ after the other, in one run.
 
 Each variant is compiled and warmed up first (untimed); then timed rounds are
 interleaved, the order rotating each round (A B C D, B C D A, ...), so that
-load from other processes hits all variants alike. Reported per variant: the
+load from other processes hits all variants alike; with `--interleave steps`
+the variants also take turns a step at a time within each round (A B C D A B
+C D ...), so that even a change of the machine's speed within a round hits all
+alike (the finer pairing that ratios near 1.0, `GAN.fit` against its twin,
+need on a shared machine). Reported per variant: the
 median round's images/s (real images consumed per second), its ratio to the
 tutorial's and to the hand-written alternating loop's median, the same ratios
 taken per round (same moment, same load) and their median with their spread
@@ -118,6 +122,10 @@ def parse_args(argv=None):
                         help="training steps per variant per timed round")
     parser.add_argument("--rounds", type=int, default=5,
                         help="timed rounds per variant, interleaved across variants")
+    parser.add_argument("--interleave", choices=("rounds", "steps"), default="rounds",
+                        help="within a round, run each variant's steps in one go, one variant "
+                        "after the other (rounds), or let the variants take turns a step at a "
+                        "time (steps: finer pairing, for ratios near 1)")
     parser.add_argument("--warmup-steps", type=int, default=5,
                         help="untimed steps per variant after compiling")
     parser.add_argument("--jit", choices=("on", "off", "both"), default="off",
@@ -226,8 +234,7 @@ def _measure(args, source, streams):
             variant.remember_weights()
         for round_index in range(args.rounds):
             shift = round_index % len(variants)
-            for variant in variants[shift:] + variants[:shift]:
-                variant.timed_round(args.steps)
+            _timed_round(variants[shift:] + variants[:shift], args)
             print(f"  batch {args.batch_size} round {round_index + 1}/{args.rounds} "
                   f"jit={_on_off(jit)}: "
                   + ", ".join(f"{v.name} {v.rates(args)[-1]:.0f}" for v in variants)
@@ -399,11 +406,16 @@ class Variant:
         self.cpu_seconds = []
         self._initial = None
 
-    def timed_round(self, steps):
+    def start_round(self):
+        self.seconds.append(0.0)
+        self.cpu_seconds.append(0.0)
+
+    def timed_run(self, steps):
+        """Runs `steps` steps, their wall-clock and CPU seconds counted in this round."""
         start, cpu_start = time.perf_counter(), time.process_time()
         self.run(steps)
-        self.seconds.append(time.perf_counter() - start)
-        self.cpu_seconds.append(time.process_time() - cpu_start)
+        self.seconds[-1] += time.perf_counter() - start
+        self.cpu_seconds[-1] += time.process_time() - cpu_start
 
     def rates(self, args):
         """Real images consumed per second, each round: k*m a step."""
@@ -424,6 +436,27 @@ class Variant:
             if not any(moved):
                 return False
         return True
+
+
+def _timed_round(variants, args):
+    """One timed round of `args.steps` steps a variant, `variants` in this round's order.
+
+    `--interleave rounds`: each variant's steps in one run, one variant after the
+    other. `--interleave steps`: the variants take turns a step at a time (a
+    variant with `steps_per_execution` N, N steps a turn), so that a change of the
+    machine's speed within the round hits every variant alike.
+    """
+    for variant in variants:
+        variant.start_round()
+    if args.interleave == "rounds":
+        for variant in variants:
+            variant.timed_run(args.steps)
+        return
+    turns = {variant: args.steps // variant.steps_multiple for variant in variants}
+    for turn in range(max(turns.values())):
+        for variant in variants:
+            if turn < turns[variant]:
+                variant.timed_run(variant.steps_multiple)
 
 
 def _make_variants(args, source, streams, jit):
@@ -739,7 +772,8 @@ def _print_table(results, args):
           f"{args.data} "
           f"{'28x28' if args.data == 'mnist' else f'{args.image_size}x{args.image_size}'}x1, "
           f"minibatch m of {', '.join(map(str, args.batch_sizes))}, Adam(1e-4), {args.input} "
-          f"input; {args.steps} steps x {args.rounds} interleaved rounds per variant; median "
+          f"input; {args.steps} steps x {args.rounds} interleaved rounds per variant"
+          f"{', taking turns a step at a time' if args.interleave == 'steps' else ''}; median "
           "round (min..max):")
     widths = (4, 4, max(24, *(len(r["variant"]) for r in results)), 9, 13, 8, 7, 10, 7, 13,
               7, 13, 6, 8, 7)

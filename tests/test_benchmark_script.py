@@ -163,6 +163,53 @@ def test_main_prints_one_row_per_size_and_variant_and_every_variant_trains(bench
     assert block[2].split()[2] == "kgan-reuse-spe2@tutorial" and "x twin" not in block[2]
 
 
+class _FakeTime:
+    """A clock that only the variants' own steps move: each step adds its variant's cost."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def process_time(self):
+        return 2 * self.now
+
+
+def _fake_variants(bench, clock, calls):
+    def runner(name, seconds_a_step):
+        def run(steps):
+            calls.append((name, steps))
+            clock.now += seconds_a_step * steps
+        return run
+
+    return [bench.Variant("a", runner("a", 0.01), None, None),
+            bench.Variant("b", runner("b", 0.04), None, None),
+            bench.Variant("c", runner("c", 0.01), None, None, steps_multiple=2)]
+
+
+@pytest.mark.parametrize("interleave, order", [
+    ("rounds", [("a", 4), ("b", 4), ("c", 4)]),
+    ("steps", [("a", 1), ("b", 1), ("c", 2), ("a", 1), ("b", 1), ("c", 2),
+               ("a", 1), ("b", 1), ("a", 1), ("b", 1)]),
+])
+def test_a_round_runs_each_variants_steps_and_counts_only_its_own_time(
+        bench, monkeypatch, interleave, order):
+    clock, calls = _FakeTime(), []
+    monkeypatch.setattr(bench, "time", clock)
+    variants = _fake_variants(bench, clock, calls)
+    args = bench.parse_args(["--steps", "4", "--interleave", interleave])
+    for _ in range(2):
+        bench._timed_round(variants, args)
+    # Taking turns a step at a time (a variant of two steps a call, two at a time) or in
+    # one go, every variant runs its 4 steps a round, and is timed for its own alone.
+    assert calls == order * 2
+    for variant, seconds_a_step in zip(variants, (0.01, 0.04, 0.01)):
+        assert variant.seconds == pytest.approx([4 * seconds_a_step] * 2)
+        assert variant.cpu_seconds == pytest.approx([8 * seconds_a_step] * 2)
+    assert variants[1].rates(args) == pytest.approx([4 * 64 / 0.16] * 2)
+
+
 def test_median_interval_brackets_the_median_repeats_and_narrows_with_rounds(bench):
     rng = np.random.default_rng(3)
     few, many = rng.normal(1.0, 0.05, 8), rng.normal(1.0, 0.05, 200)
