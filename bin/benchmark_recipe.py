@@ -5,7 +5,9 @@ Each variation is the recipe with some `--set`-style overrides (the first is usu
 the recipe as it is). Every variation builds its GAN and input stream as `kgan train` does
 and trains in one long `GAN.fit`, paused between rounds (`PausedFit` of
 `bin/benchmark_step.py`); the rounds interleave, the order rotating, so load from other
-processes hits all alike. Printed per variation: the median steps/s with its spread, and the
+processes hits all alike, and with `--interleave steps` the variations take turns a step at a
+time within each round (`timed_round` of `bin/benchmark_step.py`), which pairs them far more
+tightly on a shared machine. Printed per variation: the median steps/s with its spread, and the
 ratio to the first variation within each round (median, spread, and the median's 95%
 bootstrap interval, `median_interval` of `bin/benchmark_step.py`).
 
@@ -26,12 +28,14 @@ Example:
 ```
 python bin/benchmark_recipe.py recipes/mnist.yaml "" "train.steps_per_execution=4" \\
     "train.jit_compile=true" --steps 120 --rounds 6
-python bin/benchmark_recipe.py recipes/mnist.yaml "" \
+python bin/benchmark_recipe.py recipes/mnist.yaml "" \\
     "'regularizers=[{name: mode_seeking, weight: 0.5}]'" --steps 100
-python bin/benchmark_recipe.py recipes/grid2d.yaml "" "train.steps_per_execution=1" \
+python bin/benchmark_recipe.py recipes/grid2d.yaml "" "train.steps_per_execution=1" \\
     --processes --steps 5000 --rounds 6
 python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-layers --steps 100 --rounds 12
 python bin/benchmark_recipe.py recipes/mnist.yaml "" --keras-adam --steps 50 --rounds 30
+python bin/benchmark_recipe.py recipes/mnist.yaml "" "train.jit_compile=true" --steps 100 \\
+    --rounds 10 --interleave steps
 ```
 """
 
@@ -72,10 +76,6 @@ def _script(name):
     return module
 
 
-def _paused_fit():
-    return _script("benchmark_step").PausedFit
-
-
 def _median_interval():
     return _script("benchmark_step").median_interval
 
@@ -89,6 +89,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=120, help="steps per variation per round")
     parser.add_argument("--rounds", type=int, default=6, help="interleaved timed rounds")
     parser.add_argument("--warmup-steps", type=int, default=8, help="untimed steps first")
+    parser.add_argument("--interleave", choices=("rounds", "steps"), default="rounds",
+                        help="within a round, each variation's steps in one go (rounds), or "
+                        "the variations taking turns a step at a time (steps: finer pairing)")
     parser.add_argument("--processes", action="store_true",
                         help="each variation as `kgan train` in a fresh process, each round")
     parser.add_argument("--keras-layers", action="store_true",
@@ -96,6 +99,8 @@ def main(argv=None):
     parser.add_argument("--keras-adam", action="store_true",
                         help="also the recipe with Keras' own Adam for its `adam` optimizers")
     args = parser.parse_args(argv)
+    if args.processes and args.interleave == "steps":
+        parser.error("--interleave steps takes turns within one process; leave out --processes")
     for flag in _SWAPS:
         if getattr(args, flag) and args.processes:
             parser.error(f"--{flag.replace('_', '-')} swaps a class within this process; "
@@ -149,32 +154,32 @@ def _time_processes(args):
 
 def _time_paused_fits(args, recipes):
     """steps/s of each variation per round, all in one long paused fit each, in this process."""
-    paused_fit = _paused_fit()
-    runs = {}
+    step_script = _script("benchmark_step")
+    variants = []
     for name, recipe in recipes.items():
         source = data.load(recipe["data"], seed=recipe["seed"])
         with dict(_SWAPS.values()).get(name, contextlib.nullcontext)():
             gan = train.build_gan(recipe, source.sample_shape, source.num_classes)
         dataset, _ = data.pipeline(source, recipe["train"]["batch_size"], gan.d_steps,
                                    recipe["seed"])
-        runs[name] = paused_fit(gan, dataset, recipe["train"]["steps_per_execution"])
+        steps_per_execution = recipe["train"]["steps_per_execution"]
+        run = step_script.PausedFit(gan, dataset, steps_per_execution)
+        variants.append(step_script.Variant(
+            name, run, gan.generator, getattr(gan, "discriminator", None),
+            steps_multiple=steps_per_execution))
         start = time.perf_counter()
-        runs[name](args.warmup_steps)
+        run(args.warmup_steps)
         print(f"  warm-up {name or '(the recipe)'}: {time.perf_counter() - start:.1f} s",
               flush=True)
-    rates = {name: [] for name in args.variations}
     for index in range(args.rounds):
-        shift = index % len(args.variations)
-        for name in args.variations[shift:] + args.variations[:shift]:
-            start = time.perf_counter()
-            runs[name](args.steps)
-            rates[name].append(args.steps / (time.perf_counter() - start))
+        shift = index % len(variants)
+        step_script.timed_round(variants[shift:] + variants[:shift], args)
         print(f"  round {index + 1}/{args.rounds}: " + ", ".join(
-            f"{name or '(the recipe)'} {values[-1]:.2f}" for name, values in rates.items())
+            f"{v.name or '(the recipe)'} {args.steps / v.seconds[-1]:.2f}" for v in variants)
             + " steps/s", flush=True)
-    for run in runs.values():
-        run.close()
-    return rates
+    for variant in variants:
+        variant.run.close()
+    return {variant.name: [args.steps / s for s in variant.seconds] for variant in variants}
 
 
 @contextlib.contextmanager

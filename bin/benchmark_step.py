@@ -234,7 +234,7 @@ def _measure(args, source, streams):
             variant.remember_weights()
         for round_index in range(args.rounds):
             shift = round_index % len(variants)
-            _timed_round(variants[shift:] + variants[:shift], args)
+            timed_round(variants[shift:] + variants[:shift], args)
             print(f"  batch {args.batch_size} round {round_index + 1}/{args.rounds} "
                   f"jit={_on_off(jit)}: "
                   + ", ".join(f"{v.name} {v.rates(args)[-1]:.0f}" for v in variants)
@@ -438,7 +438,7 @@ class Variant:
         return True
 
 
-def _timed_round(variants, args):
+def timed_round(variants, args):
     """One timed round of `args.steps` steps a variant, `variants` in this round's order.
 
     `--interleave rounds`: each variant's steps in one run, one variant after the

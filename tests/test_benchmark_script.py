@@ -200,7 +200,7 @@ def test_a_round_runs_each_variants_steps_and_counts_only_its_own_time(
     variants = _fake_variants(bench, clock, calls)
     args = bench.parse_args(["--steps", "4", "--interleave", interleave])
     for _ in range(2):
-        bench._timed_round(variants, args)
+        bench.timed_round(variants, args)
     # Taking turns a step at a time (a variant of two steps a call, two at a time) or in
     # one go, every variant runs its 4 steps a round, and is timed for its own alone.
     assert calls == order * 2
@@ -271,14 +271,23 @@ def _tiny_recipe_and_benchmark(tmp_path, bin_script):
     return recipe, bin_script("benchmark_recipe")
 
 
-def test_benchmark_recipe_times_each_variation_of_a_recipe(tmp_path, bin_script, capsys):
+@pytest.mark.parametrize("interleave", ["rounds", "steps"])
+def test_benchmark_recipe_times_each_variation_of_a_recipe(tmp_path, bin_script, capsys,
+                                                          interleave):
     recipe, module = _tiny_recipe_and_benchmark(tmp_path, bin_script)
     results = module.main([str(recipe), "", "train.steps_per_execution=2", "--steps", "4",
-                           "--rounds", "2", "--warmup-steps", "2"])
+                           "--rounds", "2", "--warmup-steps", "2", "--interleave", interleave])
     assert [r["variation"] for r in results] == ["", "train.steps_per_execution=2"]
     assert results[0]["paired"] == 1.0 and results[1]["paired"] > 0
     assert all(r["min"] <= r["steps_per_s"] <= r["max"] for r in results)
     assert "round 2/2" in capsys.readouterr().out
+
+
+def test_benchmark_recipe_takes_turns_only_within_one_process(tmp_path, bin_script, capsys):
+    recipe, module = _tiny_recipe_and_benchmark(tmp_path, bin_script)
+    with pytest.raises(SystemExit):
+        module.main([str(recipe), "", "--processes", "--interleave", "steps"])
+    assert "--interleave steps takes turns within one process" in capsys.readouterr().err
 
 
 def test_benchmark_recipe_can_time_each_variation_as_its_own_kgan_train(tmp_path, bin_script,
